@@ -1,0 +1,272 @@
+"""Site configuration (`newsletter.yaml`): identity, compliance facts, taxonomy, transport."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import schema
+from .addresses import AddressError, Mailbox, parse_mailbox
+from .yamltree import Reader, YNode
+
+CONFIG_NAME = "newsletter.yaml"
+MAX_CONFIG_BYTES = 256 * 1024
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_LIST_ID = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.casefold().split())
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Topics by stable slug, in the configured order; lookup accepts a slug or a label."""
+
+    labels: dict[str, str]
+
+    def __post_init__(self) -> None:
+        index = {_norm(slug): slug for slug in self.labels}
+        index.update({_norm(label): slug for slug, label in self.labels.items()})
+        object.__setattr__(self, "_index", index)
+
+    def lookup(self, name: str) -> str | None:
+        return self._index.get(_norm(name))  # type: ignore[attr-defined,no-any-return]
+
+    def suggest(self, name: str) -> str:
+        import difflib
+
+        choices = list(self.labels) + list(self.labels.values())
+        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+        if not close:
+            lowered = {c.casefold(): c for c in choices}
+            close = [lowered[c] for c in difflib.get_close_matches(name.casefold(), list(lowered), 1, 0.5)]
+        return f" (did you mean '{close[0]}'?)" if close else " (see the topics in newsletter.yaml)"
+
+    def order(self, slugs: set[str] | frozenset[str]) -> list[str]:
+        return [s for s in self.labels if s in slugs]
+
+
+@dataclass(frozen=True)
+class SMTPSettings:
+    host: str
+    port: int
+    security: str  # "starttls" | "tls"
+    username: str | None = None
+    password_env: str = "NEWSLETTER_SMTP_PASSWORD"
+    timeout: float = 60.0
+    data_timeout: float = 600.0  # RFC 5321 §4.5.3.2.6: wait long for the reply after the final dot
+
+
+@dataclass(frozen=True)
+class DKIMSettings:
+    selector: str
+    domain: str
+    key_file: Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    name: str
+    sender: Mailbox
+    reply_to: Mailbox | None
+    postal_address: str
+    base_url: str
+    list_id: str
+    unsubscribe_mailto: str | None
+    taxonomy: Taxonomy
+    no_match: str = "skip"
+    outbox: Path = Path("outbox")
+    state_db: Path = Path("state/newsletter.sqlite3")
+    smtp: SMTPSettings | None = None
+    dkim: DKIMSettings | None = None
+    connections: int = 4
+    rate_per_second: float | None = None
+    rate_per_hour: float | None = None
+    envelope_from: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> str:
+        return self.sender.addr.rsplit("@", 1)[1]
+
+    @property
+    def issues_dir(self) -> Path:
+        return self.root / "issues"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project folder: the nearest parent holding newsletter.yaml (or the cwd)."""
+    here = (start or Path.cwd()).resolve()
+    for p in [here, *here.parents]:
+        if (p / CONFIG_NAME).is_file():
+            return p
+    return here
+
+
+def load_settings(root: Path | None = None) -> Settings:
+    root = find_root(root)
+    path = root / CONFIG_NAME
+    r = Reader(_display(path))
+    node = r.load(MAX_CONFIG_BYTES)
+    settings = _parse(r, node, root) if node is not None else None
+    r.raise_if_errors()
+    assert settings is not None
+    return settings
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+_KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
+_OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
+             "connections", "rate", "envelope_from"]
+
+
+def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
+    m = schema.mapping(r, node, "", _KEYS, _OPTIONAL)
+    if m is None:
+        return None
+    name = schema.text(r, m.get("name"), "name", single_line=True, max_len=100)
+    sender = _mailbox(r, m.get("from"), "from")
+    reply_to = _mailbox(r, m.get("reply_to"), "reply_to") if "reply_to" in m else None
+    postal = schema.text(r, m.get("postal_address"), "postal_address", single_line=True, max_len=300)
+    base_url = schema.http_url(r, m.get("base_url"), "base_url", https_only=True)
+    list_id = schema.text(r, m.get("list_id"), "list_id", single_line=True, max_len=200)
+    if list_id and m.get("list_id") and not _LIST_ID.match(list_id):
+        n = m["list_id"]
+        r.problem(n.line, n.col, "list_id", f"'{list_id}' is not a list id (expected label.domain, "
+                                            "e.g. digest.news.example.org)")
+    mailto = None
+    if "unsubscribe_mailto" in m:
+        box = _mailbox(r, m["unsubscribe_mailto"], "unsubscribe_mailto")
+        mailto = box.addr if box else None
+    no_match = "skip"
+    if "no_match" in m:
+        no_match = schema.text(r, m["no_match"], "no_match", single_line=True) or "skip"
+        if no_match not in ("skip", "full"):
+            r.problem(m["no_match"].line, m["no_match"].col, "no_match",
+                      f"must be 'skip' or 'full', got '{no_match}'")
+    taxonomy = _taxonomy(r, m.get("topics"))
+    outbox = Path(schema.text(r, m.get("outbox"), "outbox", single_line=True) or "outbox")
+    state = Path(schema.text(r, m.get("state_db"), "state_db", single_line=True)
+                 or "state/newsletter.sqlite3")
+    smtp = _smtp(r, m["smtp"]) if "smtp" in m else None
+    dkim = _dkim(r, m["dkim"], root) if "dkim" in m else None
+    connections = _number(r, m.get("connections"), "connections", 4, 1, 64)
+    per_second = per_hour = None
+    if "rate" in m:
+        rate = schema.mapping(r, m["rate"], "rate", [], ["per_second", "per_hour"]) or {}
+        if "per_second" in rate:
+            per_second = _number(r, rate["per_second"], "rate.per_second", 0, 0.001, 100_000)
+        if "per_hour" in rate:
+            per_hour = _number(r, rate["per_hour"], "rate.per_hour", 0, 1, 10_000_000)
+    envelope = ""
+    if "envelope_from" in m:
+        box = _mailbox(r, m["envelope_from"], "envelope_from")
+        envelope = box.addr if box else ""
+    if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
+        return None
+    assert name and sender and postal and base_url and list_id and taxonomy
+    return Settings(
+        root=root, name=name, sender=sender, reply_to=reply_to, postal_address=postal,
+        base_url=base_url.rstrip("/"), list_id=list_id, unsubscribe_mailto=mailto,
+        taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
+        smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
+        rate_per_hour=per_hour, envelope_from=envelope or sender.addr,
+    )
+
+
+def _mailbox(r: Reader, node: YNode | None, path: str) -> Mailbox | None:
+    value = schema.text(r, node, path, single_line=True, max_len=300)
+    if value is None or node is None:
+        return None
+    try:
+        return parse_mailbox(value)
+    except AddressError as exc:
+        r.problem(node.line, node.col, path, str(exc))
+        return None
+
+
+def _number(r: Reader, node: YNode | None, path: str, default: float, lo: float, hi: float) -> float:
+    if node is None:
+        return default
+    if node.kind not in ("int", "float"):
+        r.problem(node.line, node.col, path, f"expected a number, got {node.describe()}")
+        return default
+    value = float(str(node.value).replace("_", ""))
+    if not lo <= value <= hi:
+        r.problem(node.line, node.col, path, f"must be between {lo:g} and {hi:g}, got {value:g}")
+        return default
+    return value
+
+
+def _taxonomy(r: Reader, node: YNode | None) -> Taxonomy | None:
+    if node is None:
+        return None
+    if node.kind != "map" or not node.value:
+        r.problem(node.line, node.col, "topics", "expected a mapping of slug: label")
+        return None
+    labels: dict[str, str] = {}
+    assert isinstance(node.value, dict)
+    seen: dict[str, str] = {}
+    for slug, child in node.value.items():
+        line, col = node.key_lines[slug]
+        if not _SLUG.match(slug):
+            r.problem(line, col, f"topics.{slug}", "slug must be lower-case letters, digits and hyphens")
+            continue
+        label = schema.text(r, child, f"topics.{slug}", single_line=True, max_len=120)
+        if label is None:
+            continue
+        if _norm(label) in seen:
+            r.problem(child.line, child.col, f"topics.{slug}",
+                      f"label '{label}' is also used by '{seen[_norm(label)]}'")
+            continue
+        seen[_norm(label)] = slug
+        labels[slug] = label
+    return Taxonomy(labels)
+
+
+def _smtp(r: Reader, node: YNode) -> SMTPSettings | None:
+    m = schema.mapping(r, node, "smtp", ["host", "port", "security"],
+                       ["username", "password_env", "timeout", "data_timeout"])
+    if m is None:
+        return None
+    host = schema.text(r, m.get("host"), "smtp.host", single_line=True, max_len=255)
+    port = int(_number(r, m.get("port"), "smtp.port", 587, 1, 65535))
+    security = schema.text(r, m.get("security"), "smtp.security", single_line=True)
+    if security is not None and security not in ("starttls", "tls"):
+        n = m["security"]
+        r.problem(n.line, n.col, "smtp.security",
+                  f"must be 'starttls' or 'tls' (plaintext is never used), got '{security}'")
+        security = None
+    user = schema.text(r, m.get("username"), "smtp.username", single_line=True, required=False)
+    pw_env = schema.text(r, m.get("password_env"), "smtp.password_env", single_line=True)
+    timeout = _number(r, m.get("timeout"), "smtp.timeout", 60, 0.1, 3600)
+    data_timeout = _number(r, m.get("data_timeout"), "smtp.data_timeout", 600, 0.1, 3600)
+    if not host or not security:
+        return None
+    return SMTPSettings(host, port, security, user, pw_env or "NEWSLETTER_SMTP_PASSWORD",
+                        timeout, data_timeout)
+
+
+def _dkim(r: Reader, node: YNode, root: Path) -> DKIMSettings | None:
+    m = schema.mapping(r, node, "dkim", ["selector", "domain", "key_file"], [])
+    if m is None:
+        return None
+    sel = schema.text(r, m.get("selector"), "dkim.selector", single_line=True)
+    dom = schema.text(r, m.get("domain"), "dkim.domain", single_line=True)
+    key = schema.text(r, m.get("key_file"), "dkim.key_file", single_line=True)
+    if not (sel and dom and key):
+        return None
+    return DKIMSettings(sel, dom.lower(), (root / key).resolve())

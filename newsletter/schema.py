@@ -1,0 +1,127 @@
+"""Small typed accessors over `YNode` trees that record located problems instead of raising."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from .yamltree import Reader, YNode
+
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+_DOI_PREFIXES = ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/",
+                 "doi:", "DOI:", "doi: ", "DOI: ")
+MAX_URL = 2000
+
+
+def mapping(r: Reader, node: YNode, path: str, required: Iterable[str],
+            optional: Iterable[str]) -> dict[str, YNode] | None:
+    """Check a mapping's keys: every required key present, no unknown keys."""
+    if node.kind != "map":
+        r.problem(node.line, node.col, path, f"expected a mapping, got {node.describe()}")
+        return None
+    assert isinstance(node.value, dict)
+    req, opt = list(required), list(optional)
+    allowed = set(req) | set(opt)
+    for key, (line, col) in node.key_lines.items():
+        if key not in allowed:
+            hint = _did_you_mean(key, sorted(allowed))
+            r.problem(line, col, _join(path, key), f"unknown key '{key}'{hint}")
+    for key in req:
+        if key not in node.key_lines:
+            r.problem(node.line, node.col, path or key, f"missing required key '{key}'")
+    return node.value
+
+
+def text(r: Reader, node: YNode | None, path: str, *, max_len: int = 100_000,
+         required: bool = True, single_line: bool = False) -> str | None:
+    """A string value. YAML 1.1 booleans, numbers, dates and nulls are refused, not coerced."""
+    if node is None:
+        return None
+    if node.kind != "str":
+        if node.kind == "null" and not required:
+            return None
+        hint = " (put it in quotes if you mean the text)" if node.kind not in ("map", "seq", "null") else ""
+        r.problem(node.line, node.col, path, f"expected text, got {node.describe()}{hint}")
+        return None
+    value = str(node.value)
+    if required and not value.strip():
+        r.problem(node.line, node.col, path, "must not be empty")
+        return None
+    if len(value) > max_len:
+        r.problem(node.line, node.col, path, f"is {len(value):,} characters; the limit is {max_len:,}")
+        return None
+    if single_line and ("\n" in value.strip() or "\u2028" in value or "\u0085" in value):
+        r.problem(node.line, node.col, path, "must be a single line")
+        return None
+    return value.strip() if single_line else value
+
+
+def text_list(r: Reader, node: YNode | None, path: str) -> list[tuple[str, YNode]]:
+    """A list of strings (or one string): returns (value, node) pairs for located errors."""
+    if node is None:
+        return []
+    if node.kind == "str":
+        return [(str(node.value), node)]
+    if node.kind != "seq":
+        r.problem(node.line, node.col, path, f"expected a list, got {node.describe()}")
+        return []
+    out = []
+    assert isinstance(node.value, list)
+    for i, item in enumerate(node.value):
+        v = text(r, item, f"{path}[{i}]", single_line=True, max_len=200)
+        if v is not None:
+            out.append((v, item))
+    return out
+
+
+def http_url(r: Reader, node: YNode | None, path: str, *, https_only: bool = False) -> str | None:
+    value = text(r, node, path, single_line=True, max_len=MAX_URL)
+    if value is None or node is None:
+        return None
+    problem = url_problem(value, https_only=https_only)
+    if problem:
+        r.problem(node.line, node.col, path, problem)
+        return None
+    return value
+
+
+def url_problem(value: str, *, https_only: bool = False) -> str | None:
+    if any(c.isspace() for c in value) or any(ord(c) < 32 or c in '"<>\\^`{|}' for c in value):
+        return f"URL {value!r} contains spaces or characters that must be percent-encoded"
+    parts = urlsplit(value)
+    allowed = ("https",) if https_only else ("http", "https")
+    if parts.scheme.lower() not in allowed:
+        return f"URL must start with {' or '.join(s + '://' for s in allowed)}, got {value!r}"
+    if not parts.hostname or "." not in parts.hostname:
+        return f"URL {value!r} has no valid host name"
+    return None
+
+
+def doi(r: Reader, node: YNode | None, path: str) -> str | None:
+    value = text(r, node, path, single_line=True, max_len=300)
+    if value is None or node is None:
+        return None
+    for prefix in _DOI_PREFIXES:
+        if value.startswith(prefix):
+            value = value[len(prefix):].strip()
+            break
+    if not _DOI.match(value) or url_problem("https://doi.org/" + value):
+        r.problem(node.line, node.col, path,
+                  f"'{value}' is not a DOI (expected the form 10.NNNN/suffix, e.g. 10.1037/pst0000123)")
+        return None
+    return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+did_you_mean = _did_you_mean

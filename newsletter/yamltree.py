@@ -1,0 +1,250 @@
+"""Read YAML into a tree of located nodes, refusing everything a content file never needs.
+
+PyYAML's event stream (libyaml when available) is turned into `YNode`s by an explicit stack,
+so deep nesting cannot exhaust Python's recursion, aliases (billion laughs) are refused
+before they can expand, duplicate keys are reported with both lines, and every value keeps
+its line and column for error messages. Plain scalars keep their resolved YAML type so the
+schema can refuse `no` or `1.10` where it expects text instead of silently coercing them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from collections.abc import Callable
+from typing import Union
+
+import yaml
+from yaml import events as ev
+
+from .errors import InputError, Problem
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+_RESOLVER = yaml.resolver.Resolver()
+_SCALAR_KINDS = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "timestamp",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
+MAX_DEPTH = 32
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+Value = Union[dict[str, "YNode"], list["YNode"], str]
+
+
+@dataclass
+class YNode:
+    kind: str  # map | seq | str | int | float | bool | null | timestamp
+    value: Value
+    line: int
+    col: int
+    key_lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.kind in ("map", "seq"):
+            return "a mapping" if self.kind == "map" else "a list"
+        names = {"int": "a number", "float": "a number", "bool": "a boolean",
+                 "null": "nothing", "timestamp": "a date", "str": "text"}
+        return f"{names[self.kind]} ({self.value!r})" if self.kind != "null" else "nothing"
+
+
+class Reader:
+    """Collects problems for one file; `problem()` records, `fail()` raises all at once."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, col: int, fieldpath: str, message: str) -> None:
+        self.problems.append(Problem(self.path, line, col, fieldpath, message))
+
+    def warn(self, line: int, col: int, fieldpath: str, message: str) -> None:
+        self.problems.append(Problem(self.path, line, col, fieldpath, message, "warning"))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise InputError(self.problems)
+
+    def load(self, max_bytes: int, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
+        """Read, decode and parse the file; None (with problems recorded) if impossible.
+
+        With `on_item`, each element of a top-level list is handed over as soon as it is
+        complete instead of being kept, so a long subscriber list needs little memory.
+        """
+        text = self._read_text(max_bytes)
+        if text is None:
+            return None
+        return self.parse(text, on_item)
+
+    def _read_text(self, max_bytes: int) -> str | None:
+        p = Path(self.path)
+        try:
+            size = os.stat(p).st_size
+            if p.is_dir():
+                self.problem(1, 1, "", "is a directory, not a YAML file")
+                return None
+            if size > max_bytes:
+                self.problem(1, 1, "", f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")
+                return None
+            data = p.read_bytes()
+        except FileNotFoundError:
+            self.problem(1, 1, "", "no such file")
+            return None
+        except OSError as exc:
+            self.problem(1, 1, "", f"cannot read file: {exc.strerror or exc}")
+            return None
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self.problem(1, 1, "", "file is UTF-16; save it as UTF-8")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            self.problem(line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                                        f"{exc.start}); save the file as UTF-8")
+            return None
+        return text.removeprefix("\ufeff")
+
+    def parse(self, text: str, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
+        bad = False
+        for m in _CONTROL.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+            self.problem(line, col, "", f"control character U+{ord(m.group()):04X} is not allowed")
+            bad = True
+            if len(self.problems) > 50:
+                break
+        if bad:
+            return None
+        try:
+            return self._build(text, on_item)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            what = exc.problem or exc.context or "invalid YAML"
+            self.problem(line, col, "", f"YAML syntax error: {what}")
+        except yaml.YAMLError as exc:
+            self.problem(1, 1, "", f"YAML error: {exc}")
+        return None
+
+    def _build(self, text: str, on_item: Callable[[YNode], None] | None) -> YNode | None:
+        root: YNode | None = None
+        stack: list[tuple[YNode, list[YNode | str]]] = []  # node, pending key for maps
+        docs = 0
+        scalar, map_start, seq_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
+        ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
+        resolve, kinds, ynode = _RESOLVER.resolve, _SCALAR_KINDS, YNode
+        for e in yaml.parse(text, Loader=_Loader):
+            cls = e.__class__
+            if cls is scalar:
+                mark = e.start_mark
+                if e.anchor is not None:
+                    self.problem(mark.line + 1, mark.column + 1, "",
+                                 f"YAML anchors (&{e.anchor}) are not allowed")
+                    return None
+                tag = e.tag
+                if e.style:  # quoted or block scalar without an explicit tag: text
+                    kind = "str" if tag in (None, "!") else kinds.get(tag)
+                else:
+                    if tag in (None, "!"):
+                        tag = resolve(yaml.ScalarNode, e.value, e.implicit)
+                    kind = kinds.get(tag)
+                if kind is None:
+                    self.problem(mark.line + 1, mark.column + 1, "",
+                                 f"unsupported YAML tag {_short(tag)}")
+                    return None
+                node = ynode(kind, e.value, mark.line + 1, mark.column + 1)
+                if on_item is not None and len(stack) == 1 and stack[0][0].kind == "seq":
+                    on_item(node)
+                elif stack:
+                    self._attach(stack[-1], node)
+                else:
+                    root = node
+            elif cls in ends:
+                done, _ = stack.pop()
+                if on_item is not None and len(stack) == 1 and stack[0][0].kind == "seq":
+                    on_item(done)
+                elif stack:
+                    self._attach(stack[-1], done)
+                else:
+                    root = done
+            elif cls is map_start or cls is seq_start:
+                mark = e.start_mark
+                line, col = mark.line + 1, mark.column + 1
+                if e.anchor is not None:
+                    self.problem(line, col, "", f"YAML anchors (&{e.anchor}) are not allowed")
+                    return None
+                is_map = cls is map_start
+                if e.tag not in (None, "!", _MAP_TAG if is_map else _SEQ_TAG):
+                    self.problem(line, col, "", f"unsupported YAML tag {_short(e.tag)}")
+                    return None
+                if len(stack) >= MAX_DEPTH:
+                    self.problem(line, col, "", f"document nested too deeply (over {MAX_DEPTH} levels)")
+                    return None
+                stack.append((ynode("map" if is_map else "seq", {} if is_map else [], line, col), []))
+            elif cls is ev.AliasEvent:
+                mark = e.start_mark
+                self.problem(mark.line + 1, mark.column + 1, "", "YAML aliases (*name) are not allowed")
+                return None
+            elif cls is ev.DocumentStartEvent:
+                docs += 1
+                if docs > 1:
+                    self.problem(e.start_mark.line + 1, e.start_mark.column + 1, "",
+                                 "only one YAML document per file is allowed (remove '---')")
+                    return None
+        return root
+
+    def _attach(self, parent: tuple[YNode, list[YNode | str]], child: YNode) -> None:
+        node, pending = parent
+        if node.kind == "seq":
+            assert isinstance(node.value, list)
+            node.value.append(child)
+            return
+        assert isinstance(node.value, dict)
+        if not pending:
+            if child.kind in ("map", "seq"):
+                self.problem(child.line, child.col, "", "a key must be plain text")
+                pending.append("\x00invalid")
+                return
+            key = str(child.value)
+            if key in node.value or key in node.key_lines:
+                first = node.key_lines[key][0]
+                self.problem(child.line, child.col, key,
+                             f"duplicate key '{key}' (first defined on line {first})")
+                pending.append("\x00dup")
+                return
+            node.key_lines[key] = (child.line, child.col)
+            pending.append(key)
+        else:
+            key = str(pending.pop())
+            if not key.startswith("\x00"):
+                node.value[key] = child
+
+
+def text_of(node: YNode) -> str:
+    assert isinstance(node.value, str)
+    return node.value
+
+
+def _short(tag: str | None) -> str:
+    return str(tag).replace("tag:yaml.org,2002:", "!!")
