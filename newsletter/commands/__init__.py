@@ -1,0 +1,49 @@
+"""One module per command: `add_arguments(parser)` and `run(args) -> exit code`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import InputError, NewsletterError, Problem
+
+
+def root_of(args: argparse.Namespace) -> Path | None:
+    return Path(args.root) if getattr(args, "root", None) else None
+
+
+def newest_issue(issues_dir: Path) -> Path:
+    files = sorted(issues_dir.glob("*.yaml"))
+    if not files:
+        raise NewsletterError(f"{issues_dir}: no issue files (*.yaml) found")
+    return files[-1]
+
+
+def default_subscribers(root: Path) -> Path:
+    real = root / "subscribers.yaml"
+    return real if real.exists() else root / "subscribers.example.yaml"
+
+
+def parse_topics(value: str, taxonomy: object) -> frozenset[str]:
+    from ..config import Taxonomy
+
+    assert isinstance(taxonomy, Taxonomy)
+    out: set[str] = set()
+    problems = []
+    for name in [t.strip() for t in value.split(",") if t.strip()]:
+        slug = taxonomy.lookup(name)
+        if slug is None:
+            problems.append(Problem("--topics", 1, 1, "", f"unknown topic '{name}'{taxonomy.suggest(name)}"))
+        else:
+            out.add(slug)
+    if problems:
+        raise InputError(problems)
+    return frozenset(out)
+
+
+def print_warnings(problems: list[Problem]) -> None:
+    import sys
+
+    for p in problems:
+        if p.severity == "warning":
+            print(str(p), file=sys.stderr)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import default_subscribers, newest_issue, parse_topics, print_warnings, root_of
+from ..errors import NewsletterError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("issue", nargs="?", help="issue file (default: the newest in issues/)")
+    p.add_argument("--out", default="out", help="folder to write into (default: out/)")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--as", dest="as_email", metavar="EMAIL",
+                     help="write what this subscriber would receive")
+    who.add_argument("--topics", help="write what a reader of these topics (slugs or labels, "
+                                      "comma-separated) would receive")
+    p.add_argument("--subscribers", help="subscriber list for --as")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..compose import Composer, parts
+    from ..checks import failures
+
+    composer = Composer.load(root_of(args))
+    settings = composer.settings
+    path = Path(args.issue) if args.issue else newest_issue(settings.issues_dir)
+    issue = composer.issue(path)
+    name, email, topics = "Sample Reader", "reader@example.org", None
+    if args.topics:
+        topics = parse_topics(args.topics, settings.taxonomy)
+    if args.as_email:
+        from ..subscribers import load_subscribers
+        from ..addresses import normalize_address, AddressError
+
+        subs, reader = load_subscribers(args.subscribers or default_subscribers(settings.root), settings)
+        print_warnings(reader.problems)
+        try:
+            key = normalize_address(args.as_email.strip())[0]
+        except AddressError as exc:
+            raise NewsletterError(f"--as: {exc}") from None
+        match = [s for s in subs if s.key == key.casefold() or s.key == _key(key)]
+        if not match:
+            raise NewsletterError(f"--as: {args.as_email} is not in {reader.path}")
+        sub = match[0]
+        name, email, topics = sub.name, sub.email, sub.topics
+        if not composer.selection_for(issue, topics):
+            raise NewsletterError(f"{sub.email} gets no article of this issue (their topics match none; "
+                                  f"no_match is '{settings.no_match}')")
+    raw, rendered = composer.sample(issue, topics, name=name, email=email)
+    html, text = parts(raw)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = issue.month if not (args.as_email or args.topics) else f"{issue.month}-personal"
+    (out / f"{stem}.html").write_text(html, encoding="utf-8")
+    (out / f"{stem}.txt").write_text(text, encoding="utf-8")
+    (out / f"{stem}.eml").write_bytes(raw)
+    from ..checks import check_message
+
+    for c in check_message(raw, html, text):
+        print(c)
+    print(f"wrote {out / stem}.html, .txt and .eml ({len(rendered.selection)} of "
+          f"{len(issue.articles)} articles)")
+    return 2 if failures(check_message(raw, html, text)) else 0
+
+
+def _key(addr: str) -> str:
+    local, _, domain = addr.rpartition("@")
+    return f"{local.casefold()}@{domain.lower()}"

@@ -1,0 +1,264 @@
+"""Durable per-recipient state, suppressions and preference changes (SQLite, WAL).
+
+States: pending → sending → sent | deferred | failed | unknown. `sending` is committed before
+DATA and `sent` after the 250, so a crash leaves at most the in-flight messages in `sending`,
+which the next run turns into `unknown` (never re-sent automatically).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NewsletterError
+from .tokens import new_sid
+
+STATES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "skipped")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS people (
+    sid TEXT PRIMARY KEY,
+    email_key TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaigns (
+    issue TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    date_header TEXT NOT NULL,
+    created REAL NOT NULL,
+    finished REAL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    issue TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    email TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending','sending','sent','deferred','failed','unknown','skipped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    code INTEGER,
+    reply TEXT,
+    next_attempt REAL NOT NULL DEFAULT 0,
+    updated REAL NOT NULL,
+    PRIMARY KEY (issue, email_key)
+);
+CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (issue, state);
+CREATE TABLE IF NOT EXISTS suppressions (
+    email_key TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS preferences (
+    sid TEXT PRIMARY KEY REFERENCES people(sid),
+    topics TEXT,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    at REAL NOT NULL,
+    sid TEXT,
+    kind TEXT NOT NULL,
+    detail TEXT
+);
+"""
+
+
+class LedgerError(NewsletterError):
+    exit_code = 6
+
+
+@dataclass(frozen=True)
+class Delivery:
+    email_key: str
+    sid: str
+    email: str
+    variant: str
+    state: str
+    attempts: int
+    code: int | None
+    reply: str | None
+    next_attempt: float
+
+
+class Ledger:
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous}")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
+        try:
+            os.chmod(path, 0o600)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot record state: {exc}") from None
+
+    # -- people ------------------------------------------------------------------------------------
+    def sids_for(self, keys_emails: Iterable[tuple[str, str]], *, create: bool = True) -> dict[str, str]:
+        """email_key → sid, creating ids for new people (unless create=False: then provisional)."""
+        pairs = list(keys_emails)
+        known: dict[str, str] = {}
+        cur = self.db.execute("SELECT email_key, sid FROM people")
+        for k, s in cur:
+            known[k] = s
+        missing = [(k, e) for k, e in pairs if k not in known]
+        if missing:
+            new = [(new_sid(), k, e, time.time()) for k, e in missing]
+            if create:
+                with self.tx() as db:
+                    db.executemany("INSERT OR IGNORE INTO people VALUES (?,?,?,?)", new)
+            for sid, k, _, _ in new:
+                known[k] = sid
+        return {k: known[k] for k, _ in pairs}
+
+    def person(self, sid: str) -> tuple[str, str] | None:
+        row = self.db.execute("SELECT email_key, email FROM people WHERE sid=?", (sid,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # -- suppressions and preferences -------------------------------------------------------------
+    def suppress(self, email_key: str, reason: str, source: str) -> None:
+        with self.tx() as db:
+            db.execute("INSERT OR IGNORE INTO suppressions VALUES (?,?,?,?)",
+                       (email_key, reason, source, time.time()))
+
+    def unsuppress(self, email_key: str) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM suppressions WHERE email_key=?", (email_key,))
+
+    def is_suppressed(self, email_key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM suppressions WHERE email_key=?",
+                               (email_key,)).fetchone() is not None
+
+    def suppressions(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT email_key, reason FROM suppressions"))
+
+    def set_preferences(self, sid: str, topics: frozenset[str] | None) -> None:
+        value = None if topics is None else json.dumps(sorted(topics))
+        with self.tx() as db:
+            db.execute("INSERT INTO preferences VALUES (?,?,?) ON CONFLICT(sid) DO UPDATE SET "
+                       "topics=excluded.topics, updated=excluded.updated", (sid, value, time.time()))
+
+    def preferences(self) -> dict[str, frozenset[str] | None]:
+        """sid → topics chosen on the preference page (None = every topic)."""
+        out: dict[str, frozenset[str] | None] = {}
+        for sid, topics in self.db.execute("SELECT sid, topics FROM preferences"):
+            out[sid] = None if topics is None else frozenset(json.loads(topics))
+        return out
+
+    def log_event(self, sid: str | None, kind: str, detail: str = "") -> None:
+        with self.tx() as db:
+            db.execute("INSERT INTO events VALUES (?,?,?,?)", (time.time(), sid, kind, detail))
+
+    # -- campaigns ---------------------------------------------------------------------------------
+    def campaign(self, issue: str) -> tuple[str, str] | None:
+        row = self.db.execute("SELECT content_hash, date_header FROM campaigns WHERE issue=?",
+                              (issue,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool) -> str:
+        """Create or resume; returns the Date header fixed at creation. Refuses changed content."""
+        existing = self.campaign(issue)
+        if existing is None:
+            with self.tx() as db:
+                db.execute("INSERT INTO campaigns VALUES (?,?,?,?,NULL)",
+                           (issue, content_hash, date_header, time.time()))
+            return date_header
+        old_hash, old_date = existing
+        if old_hash != content_hash:
+            if not force:
+                raise LedgerError(
+                    f"issue {issue} was already (partly) sent with different content; the issue, "
+                    "templates or configuration changed since. Re-run with --force to send the new "
+                    "content to the remaining recipients")
+            with self.tx() as db:
+                db.execute("UPDATE campaigns SET content_hash=? WHERE issue=?", (content_hash, issue))
+        return old_date
+
+    def add_recipients(self, issue: str, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        """(email_key, sid, email, variant) rows become pending unless already recorded."""
+        now = time.time()
+        with self.tx() as db:
+            db.executemany(
+                "INSERT INTO deliveries (issue, email_key, sid, email, variant, state, updated) "
+                "VALUES (?,?,?,?,?,'pending',?) ON CONFLICT(issue, email_key) DO UPDATE SET "
+                "variant=excluded.variant WHERE deliveries.state IN ('pending','deferred')",
+                [(issue, k, s, e, v, now) for k, s, e, v in rows])
+
+    def recover_interrupted(self, issue: str) -> int:
+        """Rows left in `sending` by a crash: the server may have the message → unknown."""
+        with self.tx() as db:
+            cur = db.execute("UPDATE deliveries SET state='unknown', reply=COALESCE(reply, "
+                             "'interrupted while sending; may have been delivered'), updated=? "
+                             "WHERE issue=? AND state='sending'", (time.time(), issue))
+            return cur.rowcount
+
+    def due(self, issue: str, *, resend_unknown: bool, now: float | None = None) -> list[Delivery]:
+        now = time.time() if now is None else now
+        states = ("pending", "deferred", "unknown") if resend_unknown else ("pending", "deferred")
+        q = (f"SELECT email_key, sid, email, variant, state, attempts, code, reply, next_attempt "
+             f"FROM deliveries WHERE issue=? AND state IN ({','.join('?' * len(states))}) "
+             f"ORDER BY rowid")
+        return [Delivery(*row) for row in self.db.execute(q, (issue, *states))
+                if row[8] <= now or row[4] == "pending"]
+
+    def next_retry(self, issue: str) -> float | None:
+        row = self.db.execute("SELECT MIN(next_attempt) FROM deliveries WHERE issue=? AND "
+                              "state='deferred'", (issue,)).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def mark_many(self, issue: str, updates: list[tuple[str, str, int | None, str | None, float, bool]]) -> None:
+        """(email_key, state, code, reply, next_attempt, count_attempt) in one transaction."""
+        now = time.time()
+        with self.tx() as db:
+            db.executemany(
+                "UPDATE deliveries SET state=?, code=COALESCE(?, code), reply=COALESCE(?, reply), "
+                "next_attempt=?, attempts=attempts+?, updated=? WHERE issue=? AND email_key=?",
+                [(st, code, reply, nxt, 1 if count else 0, now, issue, key)
+                 for key, st, code, reply, nxt, count in updates])
+
+    def mark_skipped(self, issue: str, keys: list[str], reason: str) -> None:
+        self.mark_many(issue, [(k, "skipped", None, reason, 0, False) for k in keys])
+
+    def counts(self, issue: str) -> dict[str, int]:
+        out = dict.fromkeys(STATES, 0)
+        for state, n in self.db.execute("SELECT state, COUNT(*) FROM deliveries WHERE issue=? "
+                                        "GROUP BY state", (issue,)):
+            out[state] = n
+        return out
+
+    def rows(self, issue: str, states: Iterable[str]) -> list[Delivery]:
+        st = list(states)
+        q = (f"SELECT email_key, sid, email, variant, state, attempts, code, reply, next_attempt "
+             f"FROM deliveries WHERE issue=? AND state IN ({','.join('?' * len(st))}) ORDER BY rowid")
+        return [Delivery(*row) for row in self.db.execute(q, (issue, *st))]
+
+    def finish(self, issue: str) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE campaigns SET finished=? WHERE issue=?", (time.time(), issue))
