@@ -60,6 +60,16 @@ class SMTPSettings:
 
 
 @dataclass(frozen=True)
+class RetrySettings:
+    defer_seconds: float = 300.0  # first retry of a 4xx-deferred recipient (greylisting: >= 5 min)
+    max_defer_seconds: float = 4000.0
+    max_attempts: int = 8  # then the recipient is marked failed
+    connect_retries: int = 5  # consecutive connection failures before the run stops (resumable)
+    backoff_seconds: float = 2.0  # first reconnect delay, doubled each time
+    breaker_threshold: int = 10  # 5.7.x policy rejections in a run that pause it
+
+
+@dataclass(frozen=True)
 class DKIMSettings:
     selector: str
     domain: str
@@ -86,7 +96,7 @@ class Settings:
     rate_per_second: float | None = None
     rate_per_hour: float | None = None
     envelope_from: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    retry: RetrySettings = field(default_factory=RetrySettings)
 
     @property
     def domain(self) -> str:
@@ -130,7 +140,7 @@ def _display(path: Path) -> str:
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from"]
+             "connections", "rate", "envelope_from", "retry"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -175,6 +185,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     if "envelope_from" in m:
         box = _mailbox(r, m["envelope_from"], "envelope_from")
         envelope = box.addr if box else ""
+    retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -183,7 +194,23 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         base_url=base_url.rstrip("/"), list_id=list_id, unsubscribe_mailto=mailto,
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
-        rate_per_hour=per_hour, envelope_from=envelope or sender.addr,
+        rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
+    )
+
+
+def _retry(r: Reader, node: YNode) -> RetrySettings:
+    d = RetrySettings()
+    m = schema.mapping(r, node, "retry", [], ["defer_seconds", "max_defer_seconds", "max_attempts",
+                                              "connect_retries", "backoff_seconds", "breaker_threshold"])
+    if m is None:
+        return d
+    return RetrySettings(
+        _number(r, m.get("defer_seconds"), "retry.defer_seconds", d.defer_seconds, 0, 86400),
+        _number(r, m.get("max_defer_seconds"), "retry.max_defer_seconds", d.max_defer_seconds, 0, 604800),
+        int(_number(r, m.get("max_attempts"), "retry.max_attempts", d.max_attempts, 1, 100)),
+        int(_number(r, m.get("connect_retries"), "retry.connect_retries", d.connect_retries, 0, 100)),
+        _number(r, m.get("backoff_seconds"), "retry.backoff_seconds", d.backoff_seconds, 0, 3600),
+        int(_number(r, m.get("breaker_threshold"), "retry.breaker_threshold", d.breaker_threshold, 1, 10**6)),
     )
 
 

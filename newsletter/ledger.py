@@ -104,6 +104,17 @@ class Ledger:
         except OSError:
             pass
 
+    @classmethod
+    def read_only(cls, path: Path) -> Ledger:
+        """Open an existing database without writing anything (for --dry-run and status)."""
+        self = cls.__new__(cls)
+        self.path = path
+        try:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
+        return self
+
     def close(self) -> None:
         self.db.close()
 
@@ -201,15 +212,21 @@ class Ledger:
                 db.execute("UPDATE campaigns SET content_hash=? WHERE issue=?", (content_hash, issue))
         return old_date
 
-    def add_recipients(self, issue: str, rows: Iterable[tuple[str, str, str, str]]) -> None:
-        """(email_key, sid, email, variant) rows become pending unless already recorded."""
+    def add_recipients(self, issue: str, rows: Iterable[tuple[str, str, str, str, str, str]]) -> None:
+        """(email_key, sid, email, variant, state, reason) with state 'pending' or 'skipped'.
+
+        New rows are inserted; rows not yet attempted follow the current list, preferences and
+        suppressions; anything sent, failed, unknown or deferred keeps its state.
+        """
         now = time.time()
         with self.tx() as db:
             db.executemany(
-                "INSERT INTO deliveries (issue, email_key, sid, email, variant, state, updated) "
-                "VALUES (?,?,?,?,?,'pending',?) ON CONFLICT(issue, email_key) DO UPDATE SET "
-                "variant=excluded.variant WHERE deliveries.state IN ('pending','deferred')",
-                [(issue, k, s, e, v, now) for k, s, e, v in rows])
+                "INSERT INTO deliveries (issue, email_key, sid, email, variant, state, reply, updated) "
+                "VALUES (?,?,?,?,?,?,NULLIF(?, ''),?) ON CONFLICT(issue, email_key) DO UPDATE SET "
+                "variant=excluded.variant, state=excluded.state, reply=excluded.reply "
+                "WHERE deliveries.state IN ('pending','skipped') OR "
+                "(deliveries.state='deferred' AND excluded.state='skipped')",
+                [(issue, k, s, e, v, st, why, now) for k, s, e, v, st, why in rows])
 
     def recover_interrupted(self, issue: str) -> int:
         """Rows left in `sending` by a crash: the server may have the message → unknown."""

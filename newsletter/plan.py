@@ -1,0 +1,86 @@
+"""Pre-flight for `send`: everything is loaded, rendered and checked before any connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks import failures
+from .compose import Composer, now_header, recipient_of
+from .errors import CheckFailed
+from .issue import Issue
+from .ledger import Ledger
+from .message import CompiledVariant, Recipient
+from .subscribers import Subscriber, load_subscribers
+from .variants import Selection
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One subscriber of this send: who, their id, the articles they get ('' = skipped)."""
+
+    recipient: Recipient
+    key: str
+    selection: Selection
+    skip_reason: str = ""
+
+    @property
+    def variant(self) -> str:
+        return ",".join(map(str, self.selection))
+
+
+@dataclass
+class Plan:
+    issue: Issue
+    entries: list[Entry]
+    content_hash: str
+    warnings: list[str]
+
+    def compiled(self, composer: Composer, date: str) -> dict[Selection, CompiledVariant]:
+        sels = {e.selection for e in self.entries if not e.skip_reason}
+        return {s: composer.compile(self.issue, s, campaign=self.issue.month, date=date) for s in sels}
+
+
+def prepare(composer: Composer, issue_path: Path, subscribers_path: Path, ledger: Ledger | None,
+            *, create_ids: bool = True) -> Plan:
+    """Load and validate the issue and list, render and check every variant, apply the
+    unsubscribes and preference changes stored in the ledger. Raises before anything is sent."""
+    settings = composer.settings
+    issue = composer.issue(issue_path)
+    subs, reader = load_subscribers(subscribers_path, settings)
+    bad = [f"variant {list(sel)}: {c}" for sel, checks in composer.check_all_variants(issue).items()
+           for c in failures(checks)]
+    if bad:
+        raise CheckFailed("pre-flight checks failed; nothing was sent:\n" + "\n".join(bad))
+    if settings.dkim is not None:
+        from .dkimsign import load_signer
+
+        load_signer(settings.dkim)  # a missing or unreadable key fails now, not mid-run
+    sids: dict[str, str] = {}
+    prefs: dict[str, frozenset[str] | None] = {}
+    suppressed: dict[str, str] = {}
+    if ledger is not None:
+        sids = ledger.sids_for(((s.key, s.email) for s in subs), create=create_ids)
+        prefs = ledger.preferences()
+        suppressed = ledger.suppressions()
+    else:
+        from .tokens import new_sid
+
+        sids = {s.key: new_sid() for s in subs}
+    entries = [_entry(composer, issue, s, sids[s.key], prefs, suppressed) for s in subs]
+    return Plan(issue, entries, composer.content_hash(issue), [str(p) for p in reader.warnings])
+
+
+def _entry(composer: Composer, issue: Issue, sub: Subscriber, sid: str,
+           prefs: dict[str, frozenset[str] | None], suppressed: dict[str, str]) -> Entry:
+    topics = prefs[sid] if sid in prefs else sub.topics
+    recipient = recipient_of(sub, sid, topics)
+    if sub.key in suppressed:
+        return Entry(recipient, sub.key, (), f"suppressed ({suppressed[sub.key]})")
+    sel = composer.selection_for(issue, topics)
+    if not sel:
+        return Entry(recipient, sub.key, (), "no article on their topics this month")
+    return Entry(recipient, sub.key, sel)
+
+
+__all__ = ["Entry", "Plan", "prepare", "now_header"]

@@ -1,0 +1,114 @@
+"""`newsletter send` as a function: lock, pre-flight, campaign, dispatch, summary."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .compose import Composer, now_header
+from .dispatch import Dispatcher, Summary, install_signal_handlers
+from .errors import CampaignLocked, NewsletterError
+from .ledger import Ledger
+from .plan import Plan, prepare
+from .progress import Progress
+from .transport import Transport
+from .transports import transport_factory
+
+
+@dataclass
+class SendOptions:
+    dry_run: bool = False
+    force: bool = False
+    resend_unknown: bool = False
+    connections: int | None = None
+    quiet: bool = False
+
+
+@contextmanager
+def campaign_lock(state_dir: Path, issue: str) -> Iterator[None]:
+    """One `send` per issue at a time; the second fails at once. The kernel drops the lock
+    when its holder dies, so a crashed run never leaves a stale lock behind."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / f"send-{issue}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            raise CampaignLocked(f"issue {issue} is already being sent (by PID {holder}); "
+                                 "wait for it to finish") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def dry_run(composer: Composer, issue_path: Path, subscribers: Path) -> Plan:
+    """Everything `send` checks, using the existing state read-only; opens no socket, writes nothing."""
+    db = composer.settings.state_db
+    ledger = Ledger.read_only(db) if db.exists() else None
+    try:
+        return prepare(composer, issue_path, subscribers, ledger, create_ids=False)
+    finally:
+        if ledger:
+            ledger.close()
+
+
+def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOptions,
+         factory: Callable[[], Transport] | None = None) -> tuple[Summary, dict[str, int]]:
+    settings = composer.settings
+    factory = factory or transport_factory(settings)
+    issue = composer.issue(issue_path)
+    with campaign_lock(settings.state_db.parent, issue.month):
+        ledger = Ledger(settings.state_db)
+        try:
+            plan = prepare(composer, issue_path, subscribers, ledger)
+            date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force)
+            recovered = ledger.recover_interrupted(issue.month)
+            ledger.add_recipients(issue.month, [
+                (e.key, e.recipient.sid, e.recipient.email, e.variant,
+                 "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries])
+            due = [d for d in ledger.due(issue.month, resend_unknown=opts.resend_unknown)
+                   if d.email_key in {e.key for e in plan.entries if not e.skip_reason}]
+            compiled = plan.compiled(composer, date)
+            signer = None
+            if settings.dkim is not None:
+                from .dkimsign import load_signer
+
+                signer = load_signer(settings.dkim)
+            progress = Progress(quiet=opts.quiet)
+            d = Dispatcher(settings, ledger, plan, compiled, factory,
+                           connections=opts.connections or settings.connections, signer=signer,
+                           progress=progress)
+            summary = asyncio.run(_main(d, due))
+            summary.skipped += sum(1 for e in plan.entries if e.skip_reason)
+            if recovered:
+                summary.replies.append(f"{recovered} message(s) interrupted by an earlier crash are "
+                                       "now 'unknown' (not re-sent; see `newsletter status`)")
+            counts = ledger.counts(issue.month)
+            if d.error is None and counts["pending"] == 0 and counts["deferred"] == 0 and counts["sending"] == 0:
+                ledger.finish(issue.month)
+            if d.error is not None:
+                ledger.recover_interrupted(issue.month)
+                d.error.summary = summary  # type: ignore[attr-defined]
+                raise d.error
+            return summary, counts
+        finally:
+            ledger.close()
+
+
+async def _main(d: Dispatcher, due: list) -> Summary:  # type: ignore[type-arg]
+    task = asyncio.current_task()
+    assert task is not None
+    install_signal_handlers(task)
+    return await d.run(due)
+
+
+__all__ = ["SendOptions", "send", "dry_run", "campaign_lock", "NewsletterError"]
