@@ -56,7 +56,7 @@ class TokenKeys:
 
     def verify(self, token: str, purpose: str) -> str | None:
         """The subscriber id if the token is genuine, else None. Constant-time comparison."""
-        m = _TOKEN.match(token)
+        m = _TOKEN.fullmatch(token)  # not .match: "$" would also accept a trailing newline
         if not m:
             return None
         kid, sid, mac = m.groups()
