@@ -15,6 +15,7 @@ import html
 import re
 import textwrap
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr
 
@@ -159,8 +160,15 @@ def _to_header(r: Recipient) -> bytes:
         return b"To: " + r.email.encode() + _CRLF
     if _PLAIN_NAME.match(r.name) and not r.smtputf8:
         return f"To: {formataddr((r.name, r.email))}\r\n".encode()
-    policy = email.policy.SMTPUTF8 if r.smtputf8 else email.policy.SMTP
-    return policy.fold_binary("To", formataddr((r.name, r.email)))
+    if r.smtputf8:  # RFC 6532: UTF-8 as-is; an encoded-word inside an addr-spec is forbidden
+        return f"To: {_utf8_mailbox(r.name, r.email)}\r\n".encode()
+    return email.policy.SMTP.fold_binary("To", formataddr((r.name, r.email)))
+
+
+def _utf8_mailbox(name: str, addr: str) -> str:
+    if re.search(r'[()<>@,;:\\".\[\]]', name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{addr}>"
 
 
 def header_lines(settings: Settings, subject: str, date: str) -> bytes:
@@ -205,7 +213,10 @@ def build_with_email_package(settings: Settings, keys: TokenKeys, rendered: Rend
     m["From"] = _fmt(settings.sender)
     if settings.reply_to:
         m["Reply-To"] = _fmt(settings.reply_to)
-    m["To"] = formataddr((r.name, r.email)) if r.name else r.email
+    if r.smtputf8:
+        m["To"] = _utf8_mailbox(r.name, r.email) if r.name else r.email
+    else:
+        m["To"] = Address(r.name, addr_spec=r.email)
     m["Subject"] = rendered.subject
     m["Date"] = date
     m["Message-ID"] = f"<{campaign}.{r.sid}@{settings.domain}>"

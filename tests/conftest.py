@@ -35,3 +35,33 @@ def composer(project: Path):  # type: ignore[no-untyped-def]
     from newsletter.compose import Composer
 
     return Composer.load(project)
+
+
+def add_config(project: Path, text: str) -> None:
+    """Append top-level keys (YAML text) to the project's newsletter.yaml."""
+    cfg = project / "newsletter.yaml"
+    cfg.write_text(cfg.read_text() + "\n" + text.strip() + "\n")
+
+
+def write_subscribers(project: Path, n: int, *, name: str = "subscribers.yaml",
+                      topics: str = "all", extra: str = "") -> Path:
+    path = project / name
+    lines = [f"- email: reader{i:05d}@example.org\n  name: Reader {i}\n  topics: {topics}\n" for i in range(n)]
+    path.write_text("".join(lines) + extra)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tls_ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A private CA and a server certificate for 127.0.0.1 / localhost (trustme)."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return server_ctx, ca_file

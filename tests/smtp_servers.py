@@ -1,0 +1,211 @@
+"""Real SMTP peers for the tests: an aiosmtpd server with scripted replies, and a raw asyncio
+server for faults aiosmtpd cannot produce (silence, resets around the final dot, no STARTTLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+import ssl
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Scripted:
+    """aiosmtpd handler. `rcpt` / `data` / `mail` map an address (or '*') to a list of replies
+    used one per attempt ('250' = accept); `mail_nth` answers the Nth MAIL FROM with a reply."""
+
+    rcpt: dict[str, list[str]] = field(default_factory=dict)
+    data: dict[str, list[str]] = field(default_factory=dict)
+    mail_nth: dict[int, str] = field(default_factory=dict)
+    delay: float = 0.0
+    received: list[tuple[str, bytes]] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    mails: int = 0
+
+    def _next(self, table: dict[str, list[str]], addr: str) -> str:
+        with self.lock:
+            for key in (addr, "*"):
+                if table.get(key):
+                    return table[key].pop(0)
+        return "250 OK"
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        with self.lock:
+            self.mails += 1
+            n = self.mails
+            self.commands.append(f"MAIL {address}")
+        if n in self.mail_nth:
+            return self.mail_nth[n]
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        reply = self._next(self.rcpt, address)
+        if reply.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return reply
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        rcpt = envelope.rcpt_tos[0]
+        reply = self._next(self.data, rcpt)
+        if reply.startswith("250"):
+            with self.lock:
+                self.received.append((rcpt, envelope.original_content or envelope.content))
+        return reply
+
+    def counts(self) -> Counter[str]:
+        with self.lock:
+            return Counter(r for r, _ in self.received)
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        with self.lock:
+            return [email.message_from_bytes(b, policy=email.policy.default) for _, b in self.received]  # type: ignore[misc]
+
+
+class _Auth:
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == self.user and \
+            auth_data.password == self.password
+        return AuthResult(success=ok, handled=False)
+
+
+def start_aiosmtpd(handler: Scripted, *, tls: ssl.SSLContext | None = None,
+                   auth: tuple[str, str] | None = None) -> Controller:
+    kwargs: dict[str, Any] = {}
+    if tls is not None:
+        kwargs.update(tls_context=tls, require_starttls=True)
+    if auth is not None:
+        kwargs.update(authenticator=_Auth(*auth), auth_required=True, auth_require_tls=True)
+    c = Controller(handler, hostname="127.0.0.1", port=free_port(), decode_data=False,
+                   enable_SMTPUTF8=True, server_hostname="localhost", ready_timeout=10, **kwargs)
+    c.start()
+    return c
+
+
+class FaultServer:
+    """A raw SMTP server on its own thread. `mode` picks the fault:
+    - "no-starttls": EHLO advertises AUTH but not STARTTLS (records every line it receives)
+    - "silent-after-mail": stops answering after MAIL FROM
+    - "reset-after-dot": reads the whole message, then closes without a reply
+    - "reset-before-dot": reads part of the message, then closes
+    - "silent-after-dot": reads the message and never answers
+    - "garbage": answers RCPT with an out-of-range code
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.port = free_port()
+        self.lines: list[bytes] = []
+        self.messages = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._ready.wait(5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            self._server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+            self._ready.set()
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            self._loop.run_until_complete(main())
+        except (asyncio.CancelledError, RuntimeError):
+            pass
+
+    async def _client(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            w.write(b"220 fault.example.org ESMTP\r\n")
+            await w.drain()
+            while line := await r.readline():
+                self.lines.append(line)
+                cmd = line[:4].upper()
+                if cmd in (b"EHLO", b"HELO"):
+                    ext = b"250-fault.example.org\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
+                    w.write(ext if self.mode == "no-starttls" else b"250-fault.example.org\r\n250 8BITMIME\r\n")
+                elif cmd == b"MAIL":
+                    if self.mode == "silent-after-mail":
+                        await asyncio.sleep(3600)
+                    w.write(b"250 OK\r\n")
+                elif cmd == b"RCPT":
+                    w.write(b"999 what\r\n" if self.mode == "garbage" else b"250 OK\r\n")
+                elif cmd == b"DATA":
+                    w.write(b"354 go ahead\r\n")
+                    await w.drain()
+                    if self.mode == "reset-before-dot":
+                        await r.read(100)
+                        w.transport.abort()
+                        return
+                    while (chunk := await r.readline()) and chunk != b".\r\n":
+                        pass
+                    self.messages += 1
+                    if self.mode == "reset-after-dot":
+                        w.transport.abort()
+                        return
+                    if self.mode == "silent-after-dot":
+                        await asyncio.sleep(3600)
+                    w.write(b"250 queued\r\n")
+                elif cmd == b"RSET" or cmd == b"NOOP":
+                    w.write(b"250 OK\r\n")
+                elif cmd == b"QUIT":
+                    w.write(b"221 bye\r\n")
+                    await w.drain()
+                    break
+                else:
+                    w.write(b"502 not implemented\r\n")
+                await w.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            w.close()
+
+    def stop(self) -> None:
+        def _close() -> None:
+            self._server.close()
+            for task in asyncio.all_tasks(self._loop):
+                task.cancel()
+
+        self._loop.call_soon_threadsafe(_close)
+        self._thread.join(5)
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def by_recipient(items: list[tuple[str, bytes]]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for rcpt, _ in items:
+        out[rcpt] += 1
+    return out
