@@ -29,7 +29,7 @@ def _safe_link(url: str) -> bool:
 
 
 def to_html(src: str) -> str:
-    return _md().render(src).strip()
+    return str(_md().render(src)).strip()
 
 
 def to_plain(src: str) -> str:

@@ -179,7 +179,7 @@ def inline_css_faithfully(html: str, css: str) -> str:
     if not css.strip():
         return html
     marked = html.replace("<style", '<style data-premailer="ignore"')
-    out = premailer.Premailer(
+    out: str = premailer.Premailer(
         marked, css_text=css, allow_network=False, keep_style_tags=True, strip_important=False,
         disable_validation=True, remove_classes=False, disable_basic_attributes=["width", "height"],
         include_star_selectors=False, exclude_pseudoclasses=True, cssutils_logging_level=logging.CRITICAL,

@@ -156,8 +156,8 @@ class SMTPTransport:
         try:
             opts = ["SMTPUTF8"] if smtputf8 else []
             if smtputf8 and not smtp.supports_extension("smtputf8"):
-                raise SendError("recipient", 553, "the server does not support SMTPUTF8, which this "
-                                                  "address needs")
+                raise SendError("recipient", 553, "5.6.7 the server does not support SMTPUTF8, "
+                                                  "which this address needs")
             await smtp.mail(sender, options=opts)
             phase = "rcpt"
             await smtp.rcpt(recipient)
@@ -189,7 +189,7 @@ class SMTPTransport:
             raise SendError("connection", None, f"connection lost: {exc}") from None
         except aiosmtplib.SMTPNotSupported as exc:
             await self._reset()
-            raise SendError("recipient", 553, str(exc)) from None
+            raise SendError("recipient", 553, f"5.6.7 {exc}") from None
 
     async def _after_error(self, code: int) -> None:
         if code == 421:

@@ -363,3 +363,50 @@ def test_sigkill_at_random_moments_then_resume(project, smtp) -> None:  # type: 
     assert p.returncode == 0, err
     _assert_each_once(project, smtp, n)
     assert sum(smtp.counts().values()) >= n - 4 * 4  # at most the in-flight ones per kill are unknown
+
+
+def test_non_ascii_local_part_without_smtputf8_fails_only_that_recipient(project, tls_ca, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from aiosmtpd.controller import Controller
+
+    ctx, ca_file = tls_ca
+    handler = Scripted()
+    c = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False,
+                   tls_context=ctx, require_starttls=True, server_hostname="localhost")
+    c.start()
+    monkeypatch.setenv("NEWSLETTER_SMTP_CA_FILE", str(ca_file))
+    add_config(project, f"smtp:\n  host: 127.0.0.1\n  port: {c.port}\n  security: starttls\n{FAST_RETRY}")
+    (project / "subscribers.yaml").write_text("- email: josé@example.org\n- email: jo@example.org\n")
+    try:
+        summary, counts = _send(project)
+    finally:
+        c.stop()
+    assert counts["sent"] == 1 and counts["failed"] == 1
+    ledger = Ledger(project / "state" / "newsletter.sqlite3")
+    assert not ledger.suppressions()  # the address is fine; the relay lacks SMTPUTF8
+    assert "SMTPUTF8" in (ledger.rows("2020-10", ["failed"])[0].reply or "")
+
+
+def test_status_lists_counts_and_problem_recipients(project, smtp) -> None:  # type: ignore[no-untyped-def]
+    smtp.rcpt["reader00001@example.org"] = ["550 5.1.1 no such user"]
+    _send(project, 3)
+    p = subprocess.run([sys.executable, "-m", "newsletter.cli", "status", "issues/2020-10.yaml"],
+                       cwd=project, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "sent      2" in p.stdout and "failed    1" in p.stdout
+    assert "reader00001@example.org: 550 5.1.1 no such user" in p.stdout
+
+
+def test_memory_transport_gets_each_reader_their_articles(project) -> None:  # type: ignore[no-untyped-def]
+    from newsletter.transport import MemoryTransport
+
+    t = MemoryTransport()
+    (project / "subscribers.yaml").write_text(
+        "- {email: a@example.org, topics: [neuroscience]}\n- {email: b@example.org, topics: [group]}\n")
+    summary, _ = _send(project, factory=lambda: t)
+    import email as _email
+
+    got = {r: _email.message_from_bytes(raw, policy=_email.policy.default) for _, r, raw in t.sent}
+    a = got["a@example.org"].get_body(("plain",)).get_content()
+    b = got["b@example.org"].get_body(("plain",)).get_content()
+    assert "PHYSIOLOGICAL SYNCHRONIZATION" in a and "GROUP THERAPY FOR MOOD" not in a
+    assert "GROUP THERAPY FOR MOOD" in b and "Also this month" in b
