@@ -56,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
         if s is not None:
             print(s.line(), file=sys.stderr)
         raise
-    print(summary.line())
+    attempted = summary.sent + summary.deferred + summary.failed + summary.unknown
+    if not attempted and counts["sent"]:
+        print(f"nothing left to send: this issue already went to {counts['sent']} recipient(s) "
+              f"({counts['failed']} failed, {counts['unknown']} unknown, {counts['skipped']} skipped)")
+    else:
+        print(summary.line())
     for line in summary.replies:
         print(line)
     left = counts["deferred"] + counts["pending"]
