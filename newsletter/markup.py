@@ -37,7 +37,9 @@ def to_plain(src: str) -> str:
     out: list[str] = []
     for tok in _md().parse(src):
         if tok.type == "inline" and tok.children:
-            out.append("".join(c.content for c in tok.children if c.type in ("text", "code_inline")))
+            out.append("".join(c.content if c.type in ("text", "code_inline") else " "
+                               for c in tok.children if c.type in ("text", "code_inline", "softbreak",
+                                                                   "hardbreak")))
     return " ".join(" ".join(out).split())
 
 
