@@ -40,11 +40,12 @@ _SPECIAL_USE = (".arpa", ".invalid", ".local", ".localhost", ".onion", ".test", 
 
 
 def _simple(value: str) -> str | None:
-    if len(value) > 254 or not _SIMPLE.match(value):
+    if len(value) > 254 or not _SIMPLE.fullmatch(value):  # not match: `$` allows a final "\n"
         return None
     local, _, domain = value.rpartition("@")
     domain = domain.lower()
-    if len(local) > 64 or len(domain) > 253 or domain.endswith(_SPECIAL_USE) or "xn--" in domain:
+    # "--" covers Punycode (xn--) and the other hyphens in positions 3-4 that IDNA 2008 refuses
+    if len(local) > 64 or len(domain) > 253 or domain.endswith(_SPECIAL_USE) or "--" in domain:
         return None
     return f"{local}@{domain}"
 

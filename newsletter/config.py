@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
 from .yamltree import Reader, YNode
@@ -125,6 +127,8 @@ def load_settings(root: Path | None = None) -> Settings:
     path = root / CONFIG_NAME
     r = Reader(_display(path))
     node = r.load(MAX_CONFIG_BYTES)
+    if node is None and not r.problems:
+        r.problem(1, 1, "", "the configuration file is empty")
     settings = _parse(r, node, root) if node is not None else None
     r.raise_if_errors()
     assert settings is not None
@@ -231,8 +235,12 @@ def _number(r: Reader, node: YNode | None, path: str, default: float, lo: float,
     if node.kind not in ("int", "float"):
         r.problem(node.line, node.col, path, f"expected a number, got {node.describe()}")
         return default
-    value = float(str(node.value).replace("_", ""))
-    if not lo <= value <= hi:
+    # YAML 1.1 numbers include 0x10, 0o17, 1:30 (base 60), .inf and .nan; let PyYAML read them
+    scalar = yaml.ScalarNode(f"tag:yaml.org,2002:{node.kind}", str(node.value))
+    constructor = yaml.constructor.SafeConstructor()
+    read = constructor.construct_yaml_int if node.kind == "int" else constructor.construct_yaml_float
+    value = float(read(scalar))
+    if not lo <= value <= hi:  # also refuses nan
         r.problem(node.line, node.col, path, f"must be between {lo:g} and {hi:g}, got {value:g}")
         return default
     return value
@@ -247,10 +255,11 @@ def _taxonomy(r: Reader, node: YNode | None) -> Taxonomy | None:
     labels: dict[str, str] = {}
     assert isinstance(node.value, dict)
     seen: dict[str, str] = {}
+    slugs = set(node.value)
     for slug, child in node.value.items():
         line, col = node.key_lines[slug]
-        if not _SLUG.match(slug):
-            r.problem(line, col, f"topics.{slug}", "slug must be lower-case letters, digits and hyphens")
+        if not _SLUG.fullmatch(slug):
+            r.problem(line, col, "topics", f"slug {slug!r} must be lower-case letters, digits and hyphens")
             continue
         label = schema.text(r, child, f"topics.{slug}", single_line=True, max_len=120)
         if label is None:
@@ -258,6 +267,10 @@ def _taxonomy(r: Reader, node: YNode | None) -> Taxonomy | None:
         if _norm(label) in seen:
             r.problem(child.line, child.col, f"topics.{slug}",
                       f"label '{label}' is also used by '{seen[_norm(label)]}'")
+            continue
+        if _norm(label) in slugs and _norm(label) != slug:  # lookup would be ambiguous
+            r.problem(child.line, child.col, f"topics.{slug}",
+                      f"label '{label}' is the slug of the topic '{_norm(label)}'")
             continue
         seen[_norm(label)] = slug
         labels[slug] = label

@@ -139,7 +139,7 @@ def _articles(r: Reader, node: YNode | None, settings: Settings) -> list[Article
             if a.link in links:
                 r.problem(item.line, item.col, f"articles[{i}]",
                           f"same link as {links[a.link]} ({a.link})")
-            links[a.link] = f"articles[{i}]"
+            links.setdefault(a.link, f"articles[{i}]")
     return [a for a in out if a is not None] if all(out) else None
 
 
@@ -156,7 +156,8 @@ def _article(r: Reader, node: YNode, path: str, settings: Settings) -> Article |
     implications = schema.text(r, m.get("implications"), f"{path}.implications", max_len=20_000)
     topics: list[str] = []
     tnode = m.get("topics")
-    entries = schema.text_list(r, tnode, f"{path}.topics")
+    empty = tnode is not None and (tnode.kind == "null" or (tnode.kind == "seq" and not tnode.value))
+    entries = [] if empty else schema.text_list(r, tnode, f"{path}.topics")
     for i, (name, item) in enumerate(entries):
         slug = settings.taxonomy.lookup(name)
         if slug is None:
@@ -164,7 +165,8 @@ def _article(r: Reader, node: YNode, path: str, settings: Settings) -> Article |
                       f"unknown topic '{name}'{settings.taxonomy.suggest(name)}")
         elif slug not in topics:
             topics.append(slug)
-    if tnode is not None and not entries and tnode.kind in ("seq", "null"):
+    if empty:
+        assert tnode is not None
         r.problem(tnode.line, tnode.col, f"{path}.topics", "at least one topic is required")
     if None in (title, summary, implications) or not topics:
         return None

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from .yamltree import Reader, YNode
 
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_DOI_PREFIXES = ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/",
-                 "doi:", "DOI:", "doi: ", "DOI: ")
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_LINE_BREAKS = ("\n", "\r", "\u2028", "\u2029", "\u0085")
 MAX_URL = 2000
 
 
@@ -51,7 +51,7 @@ def text(r: Reader, node: YNode | None, path: str, *, max_len: int = 100_000,
     if len(value) > max_len:
         r.problem(node.line, node.col, path, f"is {len(value):,} characters; the limit is {max_len:,}")
         return None
-    if single_line and ("\n" in value.strip() or "\u2028" in value or "\u0085" in value):
+    if single_line and any(c in value.strip() for c in _LINE_BREAKS):
         r.problem(node.line, node.col, path, "must be a single line")
         return None
     return value.strip() if single_line else value
@@ -95,6 +95,12 @@ def url_problem(value: str, *, https_only: bool = False) -> str | None:
         return f"URL must start with {' or '.join(s + '://' for s in allowed)}, got {value!r}"
     if not parts.hostname or "." not in parts.hostname:
         return f"URL {value!r} has no valid host name"
+    if "@" in parts.netloc:  # https://www.bank.example@evil.example/ shows one host, opens another
+        return f"URL {value!r} must not contain a user name or password"
+    try:
+        _ = parts.port
+    except ValueError:
+        return f"URL {value!r} has an invalid port"
     return None
 
 
@@ -102,10 +108,7 @@ def doi(r: Reader, node: YNode | None, path: str) -> str | None:
     value = text(r, node, path, single_line=True, max_len=300)
     if value is None or node is None:
         return None
-    for prefix in _DOI_PREFIXES:
-        if value.startswith(prefix):
-            value = value[len(prefix):].strip()
-            break
+    value = _DOI_PREFIX.sub("", value, count=1)
     if not _DOI.match(value) or url_problem("https://doi.org/" + value):
         r.problem(node.line, node.col, path,
                   f"'{value}' is not a DOI (expected the form 10.NNNN/suffix, e.g. 10.1037/pst0000123)")

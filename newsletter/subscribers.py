@@ -108,6 +108,8 @@ def _topics(r: Reader, node: YNode | None, path: str,
     entries = schema.text_list(r, node, path)
     out: set[str] = set()
     ok = node.kind in ("seq", "str")
+    if node.kind == "seq" and isinstance(node.value, list) and len(entries) != len(node.value):
+        ok = False  # text_list has reported the entries that are not text
     for i, (name, item) in enumerate(entries):
         slug = settings.taxonomy.lookup(name)
         if slug is None:

@@ -105,7 +105,11 @@ class Reader:
             if size > max_bytes:
                 self.problem(1, 1, "", f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")
                 return None
-            data = p.read_bytes()
+            with open(p, "rb") as f:  # bounded: a device or growing file can lie about its size
+                data = f.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                self.problem(1, 1, "", f"file is over the limit of {max_bytes:,} bytes")
+                return None
         except FileNotFoundError:
             self.problem(1, 1, "", "no such file")
             return None
@@ -119,7 +123,8 @@ class Reader:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
-            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            start = data.rfind(b"\n", 0, exc.start) + 1
+            col = len(data[start:exc.start].decode("utf-8")) + 1  # in characters, as YAML counts
             self.problem(line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
                                         f"{exc.start}); save the file as UTF-8")
             return None
@@ -139,9 +144,14 @@ class Reader:
         try:
             return self._build(text, on_item)
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
+            mark, ctx = exc.problem_mark or exc.context_mark, exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             what = exc.problem or exc.context or "invalid YAML"
+            if mark and text[mark.index:mark.index + 1] == "\t":
+                what = "a tab character; YAML is indented with spaces, never tabs"
+            elif exc.problem and exc.context and ctx and mark and ctx.index != mark.index:
+                # e.g. where the unclosed bracket or quote started
+                what += f" ({exc.context} started on line {ctx.line + 1}, column {ctx.column + 1})"
             self.problem(line, col, "", f"YAML syntax error: {what}")
         except yaml.YAMLError as exc:
             self.problem(1, 1, "", f"YAML error: {exc}")
@@ -151,6 +161,9 @@ class Reader:
         root: YNode | None = None
         stack: list[tuple[YNode, list[YNode | str]]] = []  # node, pending key for maps
         docs = 0
+        handed = 0  # top-level items given to on_item (they are not kept in the tree)
+        controls = tainted = False  # a control character anywhere / in the current list item
+        control = _CONTROL.search
         scalar, map_start, seq_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
         ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
         resolve, kinds, ynode = _RESOLVER.resolve, _SCALAR_KINDS, YNode
@@ -174,18 +187,29 @@ class Reader:
                                  f"unsupported YAML tag {_short(tag)}")
                     return None
                 node = ynode(kind, e.value, mark.line + 1, mark.column + 1)
+                c = control(e.value)  # written as an escape ("\0", "\e") in a quoted scalar
+                if c is not None:
+                    self.problem(node.line, node.col, self._where(stack, handed, slot=True),
+                                 f"control character U+{ord(c.group()):04X} is not allowed")
+                    controls = tainted = True
                 if on_item is not None and len(stack) == 1 and stack[0][0].kind == "seq":
-                    on_item(node)
+                    if not tainted:
+                        on_item(node)
+                    tainted = False
+                    handed += 1
                 elif stack:
-                    self._attach(stack[-1], node)
+                    self._attach(stack, node, handed)
                 else:
                     root = node
             elif cls in ends:
                 done, _ = stack.pop()
                 if on_item is not None and len(stack) == 1 and stack[0][0].kind == "seq":
-                    on_item(done)
+                    if not tainted:
+                        on_item(done)
+                    tainted = False
+                    handed += 1
                 elif stack:
-                    self._attach(stack[-1], done)
+                    self._attach(stack, done, handed)
                 else:
                     root = done
             elif cls is map_start or cls is seq_start:
@@ -212,10 +236,11 @@ class Reader:
                     self.problem(e.start_mark.line + 1, e.start_mark.column + 1, "",
                                  "only one YAML document per file is allowed (remove '---')")
                     return None
-        return root
+        return None if controls else root
 
-    def _attach(self, parent: tuple[YNode, list[YNode | str]], child: YNode) -> None:
-        node, pending = parent
+    def _attach(self, stack: list[tuple[YNode, list[YNode | str]]], child: YNode,
+                handed: int) -> None:
+        node, pending = stack[-1]
         if node.kind == "seq":
             assert isinstance(node.value, list)
             node.value.append(child)
@@ -229,7 +254,7 @@ class Reader:
             key = str(child.value)
             if key in node.value or key in node.key_lines:
                 first = node.key_lines[key][0]
-                self.problem(child.line, child.col, key,
+                self.problem(child.line, child.col, _join(self._where(stack, handed), key),
                              f"duplicate key '{key}' (first defined on line {first})")
                 pending.append("\x00dup")
                 return
@@ -239,6 +264,34 @@ class Reader:
             key = str(pending.pop())
             if not key.startswith("\x00"):
                 node.value[key] = child
+
+
+    @staticmethod
+    def _where(stack: list[tuple[YNode, list[YNode | str]]], handed: int, *,
+               slot: bool = False) -> str:
+        """The field path (`articles[1].topics`) of the innermost open node, for messages.
+
+        A node being built is not yet attached: its key is still pending in the parent mapping,
+        and its index in a list is the parent's current length (plus, for the top-level list
+        streamed to `on_item`, the number of items handed over). With `slot`, the path goes on
+        to the place in the innermost node that the next value will take.
+        """
+        path = ""
+        for i, (parent, pending) in enumerate(stack):
+            if i == len(stack) - 1 and not slot:
+                break
+            if parent.kind == "map":
+                if pending:
+                    key = str(pending[-1])
+                    path = _join(path, "?" if key.startswith("\x00") else key)
+            else:
+                assert isinstance(parent.value, list)
+                path += f"[{len(parent.value) + (handed if i == 0 else 0)}]"
+        return path
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
 
 
 def text_of(node: YNode) -> str:

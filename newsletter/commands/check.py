@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     failed_checks: list[str] = []
     for path in paths:
         issue, reader = read_issue(path, settings)
-        problems += reader.problems
+        problems += sorted(reader.problems, key=lambda p: (p.line, p.col))  # in file order
         if issue is None:
             continue
         results = composer.check_all_variants(issue)
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_subscribers:
         sub_path = Path(args.subscribers) if args.subscribers else default_subscribers(settings.root)
         subs, reader = read_subscribers(sub_path, settings)
-        problems += reader.problems
+        problems += sorted(reader.problems, key=lambda p: (p.line, p.col))
         if not reader.errors:
             print(f"{reader.path}: ok ({len(subs)} subscribers)")
     for p in problems:

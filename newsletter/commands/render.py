@@ -29,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
     name, email, topics = "Sample Reader", "reader@example.org", None
     if args.topics:
         topics = parse_topics(args.topics, settings.taxonomy)
+        if not composer.selection_for(issue, topics):
+            raise NewsletterError(f"--topics: a reader of {', '.join(sorted(topics)) or 'no topic'} "
+                                  f"gets no article of this issue (no_match is '{settings.no_match}')")
     if args.as_email:
         from ..subscribers import load_subscribers
         from ..addresses import normalize_address, AddressError
