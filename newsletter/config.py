@@ -10,7 +10,7 @@ import yaml
 
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
-from .yamltree import Reader, YNode
+from .yamltree import Reader, YNode, display_path
 
 CONFIG_NAME = "newsletter.yaml"
 MAX_CONFIG_BYTES = 256 * 1024
@@ -125,7 +125,7 @@ def find_root(start: Path | None = None) -> Path:
 def load_settings(root: Path | None = None) -> Settings:
     root = find_root(root)
     path = root / CONFIG_NAME
-    r = Reader(_display(path))
+    r = Reader(display_path(path))
     node = r.load(MAX_CONFIG_BYTES)
     if node is None and not r.problems:
         r.problem(1, 1, "", "the configuration file is empty")
@@ -133,13 +133,6 @@ def load_settings(root: Path | None = None) -> Settings:
     r.raise_if_errors()
     assert settings is not None
     return settings
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]

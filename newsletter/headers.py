@@ -16,6 +16,6 @@ class HeaderValueError(ValueError):
 def check_header_value(value: str, what: str) -> str:
     m = _BAD.search(value)
     if m:
-        raise HeaderValueError(f"{what} contains the control character U+{ord(m.group()):04X} "
-                               "(line breaks and control characters are not allowed in headers)")
+        raise HeaderValueError(f"{what} contains the character U+{ord(m.group()):04X}, which is not allowed "
+                               "in a mail header (line breaks, control characters, bidi overrides)")
     return value

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import schema
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
-from .yamltree import Reader, YNode
+from .yamltree import Reader, YNode, display_path
 
 MAX_ISSUE_BYTES = 512 * 1024
 MAX_ARTICLES = 4
@@ -67,21 +67,14 @@ def load_issue(path: Path | str, settings: Settings) -> Issue:
 def read_issue(path: Path | str, settings: Settings) -> tuple[Issue | None, Reader]:
     """Like load_issue but returns the reader with its problems (warnings included)."""
     path = Path(path)
-    r = Reader(_display(path))
+    r = Reader(display_path(path))
     node = r.load(MAX_ISSUE_BYTES)
-    if node is None:
+    if node is None or (node.kind == "null" and not r.problems):
         if not r.problems:
             r.problem(1, 1, "", "the issue file is empty")
         return None, r
     issue = _parse(r, node, path, settings)
     return (issue if not r.errors else None), r
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _parse(r: Reader, node: YNode, path: Path, settings: Settings) -> Issue | None:
@@ -92,7 +85,7 @@ def _parse(r: Reader, node: YNode, path: Path, settings: Settings) -> Issue | No
     subject = schema.text(r, m.get("subject"), "subject", single_line=True, max_len=200)
     if subject is not None and "subject" in m:
         try:
-            check_header_value(subject, "subject")
+            check_header_value(subject, "the subject")
         except HeaderValueError as exc:
             r.problem(m["subject"].line, m["subject"].col, "subject", str(exc))
     intro = schema.text(r, m.get("intro"), "intro", max_len=5_000)

@@ -24,6 +24,7 @@ from .config import Settings
 from .errors import TemplateError
 from .issue import Article, Issue
 from .mjmllint import lint
+from .yamltree import display_path
 
 GREETING = "__NL_GREETING__"
 TOPICS = "__NL_TOPICS__"
@@ -66,10 +67,7 @@ class Renderer:
 
     # -- setup ---------------------------------------------------------------------------------
     def _display(self, name: str) -> str:
-        try:
-            return str((self.dir / name).relative_to(Path.cwd()))
-        except ValueError:
-            return str(self.dir / name)
+        return display_path(self.dir / name)
 
     def _compile(self, env: jinja2.Environment, name: str) -> jinja2.Template:
         try:

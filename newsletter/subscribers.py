@@ -9,7 +9,7 @@ from . import schema
 from .addresses import AddressError, normalize_address
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
-from .yamltree import Reader, YNode
+from .yamltree import Reader, YNode, display_path
 
 MAX_LIST_BYTES = 64 * 1024 * 1024
 
@@ -37,7 +37,7 @@ def load_subscribers(path: Path | str, settings: Settings) -> tuple[list[Subscri
 
 def read_subscribers(path: Path | str, settings: Settings) -> tuple[list[Subscriber], Reader]:
     path = Path(path)
-    r = Reader(str(path))
+    r = Reader(display_path(path))
     by_key: dict[str, Subscriber] = {}
     count = 0
 
@@ -88,7 +88,7 @@ def _subscriber(r: Reader, node: YNode, path: str, settings: Settings) -> Subscr
         name = schema.text(r, m["name"], f"{path}.name", single_line=True, max_len=200,
                            required=False) or ""
         try:
-            check_header_value(name, "name")
+            check_header_value(name, "the name")
         except HeaderValueError as exc:
             r.problem(m["name"].line, m["name"].col, f"{path}.name", str(exc))
             name = ""

@@ -63,7 +63,7 @@ def test_longer_than_254_octets() -> None:
 @pytest.mark.parametrize("given", ["a@x.org\r\nRCPT TO:<evil@x.org>", "a@x.org\n", "a@x.org\r",
                                    "a\x00@x.org", "a@x.org\x1b", "ana@example.org\n"])
 def test_control_characters(given: str) -> None:
-    with pytest.raises(AddressError, match="control character"):
+    with pytest.raises(AddressError, match="contains the character U\\+00"):
         normalize_address(given)
     assert _simple(given) is None
 

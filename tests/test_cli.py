@@ -61,7 +61,7 @@ def test_check_several_broken_files_at_once(project: Path) -> None:
     assert result.returncode == 2
     located = [line for line in result.stderr.splitlines() if LOCATED.match(line)]
     assert [LOCATED.match(line)["path"] for line in located] == [  # type: ignore[index]
-        "issues/2020-10.yaml", "issues/2020-12.yaml", f"{project.resolve()}/subscribers.example.yaml"]
+        "issues/2020-10.yaml", "issues/2020-12.yaml", "subscribers.example.yaml"]
     assert located[0].endswith(":2:7: YAML anchors (&a0) are not allowed")
     assert located[1].endswith(":9:11: not valid UTF-8 (byte 0xe9 at offset 168); save the file as UTF-8")
     assert located[2].endswith(":1:10: [0].email: invalid e-mail address 'a..b@example.org': "
@@ -145,8 +145,7 @@ def test_render_unknown_topic(project: Path, tmp_path: Path) -> None:
     result = cli(project, "render", "issues/2020-12.yaml", "--topics", "cbtt,group", "--out", str(out))
     assert_clean(result)
     assert result.returncode == 2
-    assert "unknown topic 'cbtt' (did you mean 'cbt'?)" in result.stderr
-    assert "--topics" in result.stderr
+    assert result.stderr.strip() == "--topics: unknown topic 'cbtt' (did you mean 'cbt'?)"
     assert not out.exists()
 
 

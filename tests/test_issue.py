@@ -267,10 +267,8 @@ def test_longest_title_is_accepted(project: Path, settings) -> None:  # type: ig
     ('"Hi\\e[31m"', "control character U+001B is not allowed"),
     ('"Hi\\vthere"', "control character U+000B is not allowed"),
     ('"Hi\\fthere"', "control character U+000C is not allowed"),
-    ('"Hi \\u202Egnp.exe"', ("subject contains the control character U+202E (line breaks and "
-                            "control characters are not allowed in headers)")),
-    ('"Hi \\u2066x"', ("subject contains the control character U+2066 (line breaks and "
-                      "control characters are not allowed in headers)")),
+    ('"Hi \\u202Egnp.exe"', "the subject contains the character U+202E, which is not allowed in a mail header (line breaks, control characters, bidi overrides)"),
+    ('"Hi \\u2066x"', "the subject contains the character U+2066, which is not allowed in a mail header (line breaks, control characters, bidi overrides)"),
     ('"' + "x" * 201 + '"', "is 201 characters; the limit is 200"),
 ])
 def test_hostile_subjects(subject: str, message: str, project: Path, settings) -> None:  # type: ignore[no-untyped-def]

@@ -146,8 +146,7 @@ def test_idn_duplicates_merge(project: Path, settings) -> None:  # type: ignore[
     ('"Eve\\r\\nBcc: victim@example.org"', "must be a single line"),
     ('"Eve\\rBcc: victim@example.org"', "must be a single line"),
     ('"Eve\\x1b[31m"', "control character U+001B is not allowed"),
-    ('"Eve \\u202Eevil"', ("name contains the control character U+202E (line breaks and control "
-                          "characters are not allowed in headers)")),
+    ('"Eve \\u202Eevil"', "the name contains the character U+202E, which is not allowed in a mail header (line breaks, control characters, bidi overrides)"),
     ("[Eve]", "expected text, got a list"),
 ])
 def test_header_injection_in_name(name: str, message: str, project: Path, settings) -> None:  # type: ignore[no-untyped-def]

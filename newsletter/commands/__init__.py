@@ -29,16 +29,22 @@ def parse_topics(value: str, taxonomy: object) -> frozenset[str]:
 
     assert isinstance(taxonomy, Taxonomy)
     out: set[str] = set()
-    problems = []
+    unknown = []
     for name in [t.strip() for t in value.split(",") if t.strip()]:
         slug = taxonomy.lookup(name)
         if slug is None:
-            problems.append(Problem("--topics", 1, 1, "", f"unknown topic '{name}'{taxonomy.suggest(name)}"))
+            unknown.append(f"--topics: unknown topic '{name}'{taxonomy.suggest(name)}")
         else:
             out.add(slug)
-    if problems:
-        raise InputError(problems)
+    if unknown:
+        raise UsageError("\n".join(unknown))
+    if not out:
+        raise UsageError("--topics: give at least one topic (slugs or labels, comma-separated)")
     return frozenset(out)
+
+
+class UsageError(NewsletterError):
+    exit_code = InputError.exit_code
 
 
 def print_warnings(problems: list[Problem]) -> None:
