@@ -24,9 +24,14 @@ class Mailbox:
 
     @property
     def key(self) -> str:
-        """Identity for de-duplication: case-folded local part, lower-case A-label domain."""
-        local, _, domain = self.addr.rpartition("@")
-        return f"{local.casefold()}@{domain.lower()}"
+        return address_key(self.addr)
+
+
+def address_key(addr: str) -> str:
+    """Identity of a normalised address: case-folded local part, lower-case A-label domain
+    (RFC 5321 §2.4 allows case-sensitive local parts but discourages relying on it)."""
+    local, _, domain = addr.rpartition("@")
+    return f"{local.casefold()}@{domain.lower()}"
 
 
 # Plain ASCII dot-atom addresses with ordinary host names are by far the common case; for them

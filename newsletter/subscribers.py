@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
-from .addresses import AddressError, normalize_address
+from .addresses import AddressError, address_key, normalize_address
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
 from .yamltree import Reader, YNode, display_path
@@ -24,8 +24,7 @@ class Subscriber:
 
     @property
     def key(self) -> str:
-        local, _, domain = self.email.rpartition("@")
-        return f"{local.casefold()}@{domain.lower()}"
+        return address_key(self.email)
 
 
 def load_subscribers(path: Path | str, settings: Settings) -> tuple[list[Subscriber], Reader]:

@@ -166,11 +166,11 @@ def test_render_as_unknown_or_invalid(project: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "o")
     result = cli(project, "render", "issues/2020-12.yaml", "--as", "nobody@example.org", "--out", out)
     assert_clean(result)
-    assert result.returncode == 1
-    assert "nobody@example.org is not in" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.strip() == "--as: nobody@example.org is not in subscribers.example.yaml"
     result = cli(project, "render", "issues/2020-12.yaml", "--as", "a..b@example.org", "--out", out)
     assert_clean(result)
-    assert result.returncode == 1 and result.stderr.startswith("--as: invalid e-mail address")
+    assert result.returncode == 2 and result.stderr.startswith("--as: invalid e-mail address")
 
 
 def test_render_broken_issue(project: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import InputError, NewsletterError, Problem
+from ..subscribers import Subscriber
 
 
 def root_of(args: argparse.Namespace) -> Path | None:
@@ -45,6 +46,25 @@ def parse_topics(value: str, taxonomy: object) -> frozenset[str]:
 
 class UsageError(NewsletterError):
     exit_code = InputError.exit_code
+
+
+def find_subscriber(settings: object, subscribers: str | None, email: str, option: str) -> Subscriber:
+    """The subscriber with this address in the list (for --as); the list's warnings are shown."""
+    from ..addresses import AddressError, address_key, normalize_address
+    from ..config import Settings
+    from ..subscribers import load_subscribers
+
+    assert isinstance(settings, Settings)
+    subs, reader = load_subscribers(subscribers or default_subscribers(settings.root), settings)
+    print_warnings(reader.problems)
+    try:
+        key = address_key(normalize_address(email.strip())[0])
+    except AddressError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    for s in subs:
+        if s.key == key:
+            return s
+    raise UsageError(f"{option}: {email} is not in {reader.path}")
 
 
 def print_warnings(problems: list[Problem]) -> None:

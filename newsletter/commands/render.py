@@ -3,8 +3,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import default_subscribers, newest_issue, parse_topics, print_warnings, root_of
 from ..errors import NewsletterError
+from . import find_subscriber, newest_issue, parse_topics, root_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,8 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compose import Composer, parts
     from ..checks import failures
+    from ..compose import Composer, parts
 
     composer = Composer.load(root_of(args))
     settings = composer.settings
@@ -33,19 +33,7 @@ def run(args: argparse.Namespace) -> int:
             raise NewsletterError(f"--topics: a reader of {', '.join(sorted(topics)) or 'no topic'} "
                                   f"gets no article of this issue (no_match is '{settings.no_match}')")
     if args.as_email:
-        from ..subscribers import load_subscribers
-        from ..addresses import normalize_address, AddressError
-
-        subs, reader = load_subscribers(args.subscribers or default_subscribers(settings.root), settings)
-        print_warnings(reader.problems)
-        try:
-            key = normalize_address(args.as_email.strip())[0]
-        except AddressError as exc:
-            raise NewsletterError(f"--as: {exc}") from None
-        match = [s for s in subs if s.key == key.casefold() or s.key == _key(key)]
-        if not match:
-            raise NewsletterError(f"--as: {args.as_email} is not in {reader.path}")
-        sub = match[0]
+        sub = find_subscriber(settings, args.subscribers, args.as_email, "--as")
         name, email, topics = sub.name, sub.email, sub.topics
         if not composer.selection_for(issue, topics):
             raise NewsletterError(f"{sub.email} gets no article of this issue (their topics match none; "
@@ -65,8 +53,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out / stem}.html, .txt and .eml ({len(rendered.selection)} of "
           f"{len(issue.articles)} articles)")
     return 2 if failures(check_message(raw, html, text)) else 0
-
-
-def _key(addr: str) -> str:
-    local, _, domain = addr.rpartition("@")
-    return f"{local.casefold()}@{domain.lower()}"

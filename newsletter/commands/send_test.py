@@ -4,8 +4,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from . import default_subscribers, newest_issue, parse_topics, print_warnings, root_of
-from ..errors import NewsletterError
+from . import find_subscriber, newest_issue, parse_topics, root_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,10 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..addresses import AddressError, normalize_address
     from ..compose import Composer
     from ..sendtest import send_test
-    from ..subscribers import load_subscribers
     from ..transports import describe
 
     composer = Composer.load(root_of(args))
@@ -30,18 +27,7 @@ def run(args: argparse.Namespace) -> int:
     topics = parse_topics(args.topics, settings.taxonomy) if args.topics else None
     subscriber = None
     if args.as_email:
-        subs, reader = load_subscribers(args.subscribers or default_subscribers(settings.root), settings)
-        print_warnings(reader.problems)
-        try:
-            addr = normalize_address(args.as_email.strip())[0]
-        except AddressError as exc:
-            raise NewsletterError(f"--as: {exc}") from None
-        local, _, domain = addr.rpartition("@")
-        key = f"{local.casefold()}@{domain.lower()}"
-        found = [s for s in subs if s.key == key]
-        if not found:
-            raise NewsletterError(f"--as: {args.as_email} is not in {reader.path}")
-        subscriber = found[0]
+        subscriber = find_subscriber(settings, args.subscribers, args.as_email, "--as")
     reply = asyncio.run(send_test(composer, issue, args.to, topics=topics, subscriber=subscriber))
     print(f"test message sent to {args.to} via {describe(settings)}: {reply.code} {reply.text}")
     return 0
