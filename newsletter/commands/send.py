@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from ..compose import Composer
     from ..sending import SendOptions, dry_run, send
     from ..transports import describe
+    from ..yamltree import display_path
 
     composer = Composer.load(root_of(args))
     settings = composer.settings
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {n:6d} skipped: {why}")
         print("nothing was sent or written")
         return 0
-    print(f"sending {issue_path} to {subs} via {describe(settings)}", file=sys.stderr)
+    print(f"sending {display_path(issue_path)} to {display_path(subs)} via {describe(settings)}", file=sys.stderr)
     opts = SendOptions(force=args.force, resend_unknown=args.resend_unknown,
                        connections=args.connections, quiet=args.quiet)
     try:
@@ -75,4 +76,4 @@ def run(args: argparse.Namespace) -> int:
     return 3 if left else 0
 
 
-__all__ = ["add_arguments", "run", "print_warnings"]
+__all__ = ["add_arguments", "print_warnings", "run"]
