@@ -25,6 +25,8 @@ from .progress import Progress
 from .transport import SendError, Transport, classify
 
 GRACE_SECONDS = 10.0
+COMMIT_WAIT_MIN = 0.0005  # seconds a mark may wait for others before its transaction is written
+COMMIT_WAIT_MAX = 0.002
 
 
 @dataclass
@@ -46,13 +48,23 @@ class Summary:
 
 
 class _Committer:
-    """Group commit: every mark made during one loop turn goes into one transaction."""
+    """Group commit across connections: a mark's future resolves once its row is committed.
+
+    Every commit costs an fsync (synchronous=FULL), so marks wait briefly for one another:
+    the transaction is written as soon as every running connection has a mark waiting, or
+    once the oldest mark has waited about as long as a commit takes, whichever comes first.
+    A connection that has nothing to mark soon (a slow server, a rate limit) thus delays the
+    others by about one commit at most.
+    """
 
     def __init__(self, ledger: Ledger, issue: str) -> None:
         self.ledger, self.issue = ledger, issue
         self.pending: list[tuple[str, str, int | None, str | None, float, bool]] = []
         self.waiters: list[asyncio.Future[None]] = []
         self.scheduled = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.members = 1  # connections that may still mark; kept up to date by the dispatcher
+        self.cost = COMMIT_WAIT_MIN  # how long a commit takes (moving average), in seconds
 
     def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
              next_attempt: float = 0.0, count: bool = False) -> asyncio.Future[None]:
@@ -60,14 +72,34 @@ class _Committer:
         fut: asyncio.Future[None] = loop.create_future()
         self.pending.append((key, state, code, reply, next_attempt, count))
         self.waiters.append(fut)
-        if not self.scheduled:
-            self.scheduled = True
-            loop.call_soon(self._flush)
+        if len(self.pending) >= self.members:
+            self._soon(loop)
+        elif self.timer is None and not self.scheduled:
+            wait = min(COMMIT_WAIT_MAX, max(COMMIT_WAIT_MIN, 2 * self.cost))
+            self.timer = loop.call_later(wait, self._flush)
         return fut
 
+    def leave(self) -> None:
+        """A connection is done: the others no longer wait for its marks."""
+        self.members = max(1, self.members - 1)
+        if self.pending and len(self.pending) >= self.members:
+            self._soon(asyncio.get_running_loop())
+
+    def _soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self.scheduled:  # at the end of this loop turn, with whatever else it marks
+            self.scheduled = True
+            loop.call_soon(self._flush)
+
     def _flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.scheduled = False
+        if not self.pending:
+            return
         batch, waiters = self.pending, self.waiters
-        self.pending, self.waiters, self.scheduled = [], [], False
+        self.pending, self.waiters = [], []
+        started = time.perf_counter()
         try:
             self.ledger.mark_many(self.issue, batch)
         except LedgerError as exc:
@@ -75,9 +107,14 @@ class _Committer:
                 if not w.done():
                     w.set_exception(exc)
             return
+        self.cost = 0.8 * self.cost + 0.2 * (time.perf_counter() - started)
         for w in waiters:
             if not w.done():
                 w.set_result(None)
+
+    def close(self) -> None:
+        """Write whatever is still waiting (marks made while the run was being interrupted)."""
+        self._flush()
 
 
 class _Pacer:
@@ -126,7 +163,9 @@ class Dispatcher:
         if self.progress:
             self.progress.start(len(due))
         start = time.monotonic()
-        workers = [asyncio.create_task(self._worker()) for _ in range(min(self.connections, len(due) or 1))]
+        n = min(self.connections, len(due) or 1)
+        self.commit.members = n
+        workers = [asyncio.create_task(self._worker()) for _ in range(n)]
         try:
             await asyncio.gather(*workers)
         except asyncio.CancelledError:
@@ -138,6 +177,7 @@ class Dispatcher:
             await asyncio.gather(*pending, return_exceptions=True)
             self.error = self.error or Interrupted("interrupted; run `newsletter send` again to finish")
         finally:
+            self.commit.close()
             self.summary.elapsed = time.monotonic() - start
             if self.progress:
                 self.progress.finish()
@@ -153,6 +193,7 @@ class Dispatcher:
             self.error = self.error or exc
             self.stop("the state database cannot be written")
         finally:
+            self.commit.leave()
             try:
                 await transport.close()
             except Exception:  # closing a broken connection must not hide the real outcome

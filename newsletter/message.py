@@ -14,7 +14,7 @@ import hashlib
 import html
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -29,6 +29,7 @@ _CRLF = b"\r\n"
 _SOFT = b"=\r\n"
 _SLOT = re.compile(r"(__NL_[A-Z_]+__)")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9 .'-]*$")
+_TOPICS_CACHE = 512  # distinct footer lines kept per variant (each under 1 KB)
 
 
 @dataclass(frozen=True)
@@ -129,14 +130,29 @@ class CompiledVariant:
     campaign: str
     settings: Settings
     keys: TokenKeys
+    _topics: dict[str, tuple[bytes, bytes]] = field(default_factory=dict, repr=False)
+
+    def _topics_line(self, topics: str) -> tuple[bytes, bytes]:
+        """The encoded footer line (text, HTML); readers share few topic sets, so it is cached."""
+        enc = self._topics.get(topics)
+        if enc is None:
+            enc = (_qp(textwrap.fill(topics, WIDTH)) + _SOFT, _qp(html.escape(topics)) + _SOFT)
+            if len(self._topics) < _TOPICS_CACHE:
+                self._topics[topics] = enc
+        return enc
 
     def message_id(self, sid: str) -> str:
         return f"<{self.campaign}.{sid}@{self.domain}>"
 
     def build(self, r: Recipient, message_id: str | None = None) -> bytes:
         p = personal_values(self.settings, self.keys, r)
-        text_vals = _encode_values(_text_values(p))
-        html_vals = _encode_values(_html_values(p))
+        text_topics, html_topics = self._topics_line(p.topics)
+        greeting, unsub, prefs = p.greeting, p.unsubscribe_url, p.preferences_url
+        text_vals = {GREETING: _qp(greeting) + _SOFT, TOPICS: text_topics,
+                     UNSUBSCRIBE_URL: _qp(unsub) + _SOFT, PREFERENCES_URL: _qp(prefs) + _SOFT}
+        html_vals = {GREETING: _qp(html.escape(greeting)) + _SOFT, TOPICS: html_topics,
+                     UNSUBSCRIBE_URL: _qp(html.escape(unsub)) + _SOFT,
+                     PREFERENCES_URL: _qp(html.escape(prefs)) + _SOFT}
         to = _to_header(r)
         mid = message_id or self.message_id(r.sid)
         b = self.boundary

@@ -75,8 +75,9 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
             ledger.add_recipients(issue.month, [
                 (e.key, e.recipient.sid, e.recipient.email, e.variant,
                  "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries])
+            listed = {e.key for e in plan.entries if not e.skip_reason}
             due = [d for d in ledger.due(issue.month, resend_unknown=opts.resend_unknown)
-                   if d.email_key in {e.key for e in plan.entries if not e.skip_reason}]
+                   if d.email_key in listed]
             compiled = plan.compiled(composer, date)
             signer = None
             if settings.dkim is not None:
