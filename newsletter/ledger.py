@@ -74,7 +74,7 @@ class LedgerError(NewsletterError):
     exit_code = 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per recipient still due: kept small
 class Delivery:
     email_key: str
     sid: str
@@ -135,20 +135,21 @@ class Ledger:
     # -- people ------------------------------------------------------------------------------------
     def sids_for(self, keys_emails: Iterable[tuple[str, str]], *, create: bool = True) -> dict[str, str]:
         """email_key → sid, creating ids for new people (unless create=False: then provisional)."""
-        pairs = list(keys_emails)
-        known: dict[str, str] = {}
-        cur = self.db.execute("SELECT email_key, sid FROM people")
-        for k, s in cur:
-            known[k] = s
-        missing = [(k, e) for k, e in pairs if k not in known]
-        if missing:
-            new = [(new_sid(), k, e, time.time()) for k, e in missing]
-            if create:
-                with self.tx() as db:
-                    db.executemany("INSERT OR IGNORE INTO people VALUES (?,?,?,?)", new)
-            for sid, k, _, _ in new:
-                known[k] = sid
-        return {k: known[k] for k, _ in pairs}
+        known: dict[str, str] = dict(self.db.execute("SELECT email_key, sid FROM people"))
+        out: dict[str, str] = {}
+        new: list[tuple[str, str, str]] = []
+        for k, e in keys_emails:
+            sid = known.get(k) or out.get(k)
+            if sid is None:
+                sid = new_sid()
+                new.append((sid, k, e))
+            out[k] = sid
+        if new and create:
+            now = time.time()
+            with self.tx() as db:
+                db.executemany("INSERT OR IGNORE INTO people VALUES (?,?,?,?)",
+                               ((sid, k, e, now) for sid, k, e in new))
+        return out
 
     def person(self, sid: str) -> tuple[str, str] | None:
         row = self.db.execute("SELECT email_key, email FROM people WHERE sid=?", (sid,)).fetchone()
@@ -227,7 +228,7 @@ class Ledger:
                 "variant=excluded.variant, state=excluded.state, reply=excluded.reply "
                 "WHERE deliveries.state IN ('pending','skipped') OR "
                 "(deliveries.state='deferred' AND excluded.state='skipped')",
-                [(issue, k, s, e, v, st, why, now) for k, s, e, v, st, why in rows])
+                ((issue, k, s, e, v, st, why, now) for k, s, e, v, st, why in rows))
 
     def recover_interrupted(self, issue: str) -> int:
         """Rows left in `sending` by a crash: the server may have the message → unknown."""
@@ -238,13 +239,18 @@ class Ledger:
             return cur.rowcount
 
     def due(self, issue: str, *, resend_unknown: bool, now: float | None = None) -> list[Delivery]:
+        return list(self.iter_due(issue, resend_unknown=resend_unknown, now=now))
+
+    def iter_due(self, issue: str, *, resend_unknown: bool, now: float | None = None) -> Iterator[Delivery]:
+        """`due` one row at a time, so a caller can keep only what it needs of a long list."""
         now = time.time() if now is None else now
         states = ("pending", "deferred", "unknown") if resend_unknown else ("pending", "deferred")
         q = (f"SELECT email_key, sid, email, variant, state, attempts, code, reply, next_attempt "
              f"FROM deliveries WHERE issue=? AND state IN ({','.join('?' * len(states))}) "
              f"ORDER BY rowid")
-        return [Delivery(*row) for row in self.db.execute(q, (issue, *states))
-                if row[8] <= now or row[4] == "pending"]
+        for row in self.db.execute(q, (issue, *states)):
+            if row[8] <= now or row[4] == "pending":
+                yield Delivery(*row)
 
     def next_retry(self, issue: str) -> float | None:
         row = self.db.execute("SELECT MIN(next_attempt) FROM deliveries WHERE issue=? AND "

@@ -29,10 +29,10 @@ _CRLF = b"\r\n"
 _SOFT = b"=\r\n"
 _SLOT = re.compile(r"(__NL_[A-Z_]+__)")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9 .'-]*$")
-_TOPICS_CACHE = 512  # distinct footer lines kept per variant (each under 1 KB)
+_TOPICS_CACHE = 256  # distinct footer lines kept per variant (each under 1 KB)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per subscriber in a send: kept small
 class Recipient:
     email: str
     name: str

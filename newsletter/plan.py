@@ -15,7 +15,7 @@ from .subscribers import Subscriber, load_subscribers
 from .variants import Selection
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per subscriber: kept small
 class Entry:
     """One subscriber of this send: who, their id, the articles they get ('' = skipped)."""
 
@@ -60,27 +60,38 @@ def prepare(composer: Composer, issue_path: Path, subscribers_path: Path, ledger
     prefs: dict[str, frozenset[str] | None] = {}
     suppressed: dict[str, str] = {}
     if ledger is not None:
-        sids = ledger.sids_for(((s.key, s.email) for s in subs), create=create_ids)
+        sids = ledger.sids_for(((_key(s), s.email) for s in subs), create=create_ids)
         prefs = ledger.preferences()
         suppressed = ledger.suppressions()
     else:
         from .tokens import new_sid
 
         sids = {s.key: new_sid() for s in subs}
-    entries = [_entry(composer, issue, s, sids[s.key], prefs, suppressed) for s in subs]
+    selections: dict[Selection, Selection] = {}  # one tuple per variant, not one per subscriber
+    entries = []
+    for i, s in enumerate(subs):
+        subs[i] = None  # type: ignore[call-overload]  # each Subscriber makes room for its Entry
+        entries.append(_entry(composer, issue, s, sids[s.key], prefs, suppressed, selections))
     return Plan(issue, entries, composer.content_hash(issue), [str(p) for p in reader.warnings])
 
 
+def _key(sub: Subscriber) -> str:
+    key = sub.key
+    return sub.email if key == sub.email else key  # the usual lower-case address: one string
+
+
 def _entry(composer: Composer, issue: Issue, sub: Subscriber, sid: str,
-           prefs: dict[str, frozenset[str] | None], suppressed: dict[str, str]) -> Entry:
+           prefs: dict[str, frozenset[str] | None], suppressed: dict[str, str],
+           selections: dict[Selection, Selection]) -> Entry:
     topics = prefs[sid] if sid in prefs else sub.topics
     recipient = recipient_of(sub, sid, topics)
-    if sub.key in suppressed:
-        return Entry(recipient, sub.key, (), f"suppressed ({suppressed[sub.key]})")
+    key = _key(sub)
+    if key in suppressed:
+        return Entry(recipient, key, (), f"suppressed ({suppressed[key]})")
     sel = composer.selection_for(issue, topics)
     if not sel:
-        return Entry(recipient, sub.key, (), "no article on their topics this month")
-    return Entry(recipient, sub.key, sel)
+        return Entry(recipient, key, (), "no article on their topics this month")
+    return Entry(recipient, key, selections.setdefault(sel, sel))
 
 
 __all__ = ["Entry", "Plan", "prepare", "now_header"]

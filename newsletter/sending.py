@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ from pathlib import Path
 from .compose import Composer, now_header
 from .dispatch import Dispatcher, Summary, install_signal_handlers
 from .errors import CampaignLocked, NewsletterError
-from .ledger import Ledger
-from .plan import Plan, prepare
+from .ledger import Delivery, Ledger
+from .plan import Entry, Plan, prepare
 from .progress import Progress
 from .transport import Transport
 from .transports import transport_factory
@@ -72,12 +73,11 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
             plan = prepare(composer, issue_path, subscribers, ledger)
             date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force)
             recovered = ledger.recover_interrupted(issue.month)
-            ledger.add_recipients(issue.month, [
+            ledger.add_recipients(issue.month, (
                 (e.key, e.recipient.sid, e.recipient.email, e.variant,
-                 "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries])
-            listed = {e.key for e in plan.entries if not e.skip_reason}
-            due = [d for d in ledger.due(issue.month, resend_unknown=opts.resend_unknown)
-                   if d.email_key in listed]
+                 "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries))
+            skipped = sum(1 for e in plan.entries if e.skip_reason)
+            plan.entries = [e for e in plan.entries if not e.skip_reason]  # recorded; not needed now
             compiled = plan.compiled(composer, date)
             signer = None
             if settings.dkim is not None:
@@ -88,8 +88,10 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
             d = Dispatcher(settings, ledger, plan, compiled, factory,
                            connections=opts.connections or settings.connections, signer=signer,
                            progress=progress)
+            due = [_lean(row, e) for row in ledger.iter_due(issue.month, resend_unknown=opts.resend_unknown)
+                   if (e := d.entries.get(row.email_key)) is not None and not e.skip_reason]
             summary = asyncio.run(_main(d, due))
-            summary.skipped += sum(1 for e in plan.entries if e.skip_reason)
+            summary.skipped += skipped
             if recovered:
                 summary.replies.append(f"{recovered} message(s) interrupted by an earlier crash are "
                                        "now 'unknown' (not re-sent; see `newsletter status`)")
@@ -103,6 +105,15 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
             return summary, counts
         finally:
             ledger.close()
+
+
+def _lean(d: Delivery, e: Entry) -> Delivery:
+    """The same row, sharing the plan's strings instead of holding copies of them: the list
+    of everyone still due stays in memory for the whole run."""
+    r = e.recipient
+    return Delivery(e.key, r.sid if r.sid == d.sid else d.sid, r.email if r.email == d.email else d.email,
+                    sys.intern(d.variant), sys.intern(d.state), d.attempts, d.code, d.reply,
+                    d.next_attempt)
 
 
 async def _main(d: Dispatcher, due: list) -> Summary:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from .yamltree import Reader, YNode, display_path
 MAX_LIST_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a list may hold 100,000 of them: kept small
 class Subscriber:
     email: str  # local@A-label-domain
     name: str
@@ -38,22 +38,26 @@ def read_subscribers(path: Path | str, settings: Settings) -> tuple[list[Subscri
     path = Path(path)
     r = Reader(display_path(path))
     by_key: dict[str, Subscriber] = {}
+    sets: dict[frozenset[str], frozenset[str]] = {}  # readers share topic sets: one object each
     count = 0
 
     def take(item: YNode) -> None:
         nonlocal count
         i, count = count, count + 1
-        sub = _subscriber(r, item, f"[{i}]", settings)
+        sub = _subscriber(r, item, f"[{i}]", settings, sets)
         if sub is None:
             return
-        first = by_key.get(sub.key)
+        key = sub.key
+        if key == sub.email:  # the usual lower-case address: no second string
+            key = sub.email
+        first = by_key.get(key)
         if first is None:
-            by_key[sub.key] = sub
+            by_key[key] = sub
             return
         merged = None if first.topics is None or sub.topics is None else first.topics | sub.topics
         r.warn(sub.line, 1, f"[{i}].email", f"'{sub.email}' duplicates '{first.email}' on line "
                                              f"{first.line}; merged into one subscriber")
-        by_key[sub.key] = Subscriber(first.email, first.name or sub.name, merged, first.line,
+        by_key[key] = Subscriber(first.email, first.name or sub.name, merged, first.line,
                                      first.smtputf8)
 
     node = r.load(MAX_LIST_BYTES, on_item=take)
@@ -67,7 +71,8 @@ def read_subscribers(path: Path | str, settings: Settings) -> tuple[list[Subscri
     return list(by_key.values()), r
 
 
-def _subscriber(r: Reader, node: YNode, path: str, settings: Settings) -> Subscriber | None:
+def _subscriber(r: Reader, node: YNode, path: str, settings: Settings,
+                sets: dict[frozenset[str], frozenset[str]] | None = None) -> Subscriber | None:
     if node.kind != "map":
         r.problem(node.line, node.col, path, f"expected a subscriber mapping, got {node.describe()}")
         return None
@@ -94,6 +99,8 @@ def _subscriber(r: Reader, node: YNode, path: str, settings: Settings) -> Subscr
     topics = _topics(r, m.get("topics"), f"{path}.topics", settings)
     if addr is None or topics is False:
         return None
+    if isinstance(topics, frozenset) and sets is not None:
+        topics = sets.setdefault(topics, topics)
     return Subscriber(addr, name, topics if topics is not True else None, node.line, utf8)
 
 

@@ -91,9 +91,13 @@ class Reader:
         complete instead of being kept, so a long subscriber list needs little memory.
         """
         text = self._read_text(max_bytes)
-        if text is None:
+        if text is None or not self._no_controls(text):
             return None
-        return self.parse(text, on_item)
+        # libyaml reads UTF-8: given bytes it needs no copy of its own, and the decoded text (up
+        # to four bytes a character) need not stay alive while a long list is parsed
+        data = text.encode("utf-8")
+        del text
+        return self._parse(data, on_item)
 
     def _read_text(self, max_bytes: int) -> str | None:
         p = Path(self.path)
@@ -131,6 +135,11 @@ class Reader:
         return text.removeprefix("\ufeff")
 
     def parse(self, text: str, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
+        if not self._no_controls(text):
+            return None
+        return self._parse(text, on_item)
+
+    def _no_controls(self, text: str) -> bool:
         bad = False
         for m in _CONTROL.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
@@ -139,11 +148,13 @@ class Reader:
             bad = True
             if len(self.problems) > 50:
                 break
-        if bad:
-            return None
+        return not bad
+
+    def _parse(self, source: str | bytes, on_item: Callable[[YNode], None] | None) -> YNode | None:
         try:
-            return self._build(text, on_item)
+            return self._build(source, on_item)
         except yaml.MarkedYAMLError as exc:
+            text = source.decode("utf-8") if isinstance(source, bytes) else source
             mark, ctx = exc.problem_mark or exc.context_mark, exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             what = exc.problem or exc.context or "invalid YAML"
@@ -157,7 +168,7 @@ class Reader:
             self.problem(1, 1, "", f"YAML error: {exc}")
         return None
 
-    def _build(self, text: str, on_item: Callable[[YNode], None] | None) -> YNode | None:
+    def _build(self, source: str | bytes, on_item: Callable[[YNode], None] | None) -> YNode | None:
         root: YNode | None = None
         stack: list[tuple[YNode, list[YNode | str]]] = []  # node, pending key for maps
         docs = 0
@@ -167,7 +178,7 @@ class Reader:
         scalar, map_start, seq_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
         ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
         resolve, kinds, ynode = _RESOLVER.resolve, _SCALAR_KINDS, YNode
-        for e in yaml.parse(text, Loader=_Loader):
+        for e in yaml.parse(source, Loader=_Loader):
             cls = e.__class__
             if cls is scalar:
                 mark = e.start_mark
