@@ -4,8 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import default_subscribers, root_of
 from ..errors import CheckFailed, InputError, NewsletterError, Problem
+from . import default_subscribers, root_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import newest_issue, root_of
 from ..errors import NewsletterError
+from . import newest_issue, root_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
