@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -22,7 +22,7 @@ SAMPLE_SID = "sample000000"
 
 
 def now_header() -> str:
-    return format_datetime(datetime.now(timezone.utc).replace(microsecond=0))
+    return format_datetime(datetime.now(UTC).replace(microsecond=0))
 
 
 @dataclass

@@ -26,7 +26,7 @@ _CHILDREN: dict[str, set[str]] = {
     "mj-accordion-element": {"mj-accordion-title", "mj-accordion-text"},
     "mj-carousel": {"mj-carousel-image"},
     "mj-attributes": {"mj-all", "mj-class", *(
-        "mj-section mj-column mj-group mj-wrapper mj-hero mj-body".split()), *_CONTENT},
+        ["mj-section", "mj-column", "mj-group", "mj-wrapper", "mj-hero", "mj-body"]), *_CONTENT},
 }
 _LEAF = {"mj-image", "mj-divider", "mj-spacer", "mj-breakpoint", "mj-font", "mj-all", "mj-class",
          "mj-carousel-image"}

@@ -23,8 +23,8 @@ class Progress:
         if self.quiet or not total:
             return
         if self.stream.isatty():
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress,
-                                       TextColumn, TimeRemainingColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as RichProgress
 
             bar = RichProgress(
                 TextColumn("[bold]sending"), BarColumn(), MofNCompleteColumn(),

@@ -11,7 +11,6 @@ import textwrap
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -35,7 +34,7 @@ PLACEHOLDER_RE = re.compile(r"__NL_[A-Z_]+__")
 
 HTML_TEMPLATE = "issue.mjml"
 TEXT_TEMPLATE = "issue.txt"
-_INLINE_STYLE = re.compile(r'<mj-style\b[^>]*\binline\s*=\s*"inline"[^>]*>(.*?)</mj-style>', re.S | re.I)
+_INLINE_STYLE = re.compile(r'<mj-style\b[^>]*\binline\s*=\s*"inline"[^>]*>(.*?)</mj-style>', re.DOTALL | re.IGNORECASE)
 _POSITION = re.compile(r"position (\d+):(\d+)")
 WIDTH = markup.WIDTH
 

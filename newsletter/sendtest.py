@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .addresses import AddressError, normalize_address
-from .compose import Composer, SAMPLE_SID, now_header, test_message_id
+from .compose import SAMPLE_SID, Composer, now_header, test_message_id
 from .errors import FatalSMTPError, NewsletterError, TransientError
 from .issue import Issue
 from .message import Recipient

@@ -7,7 +7,6 @@ by reply code, never by exception class alone.
 
 from __future__ import annotations
 
-import asyncio
 import mailbox
 import os
 import ssl
@@ -181,8 +180,7 @@ class SMTPTransport:
         except aiosmtplib.SMTPResponseException as exc:
             await self._after_error(exc.code)
             raise _by_code(exc.code, exc.message, "recipient") from None
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError,
-                asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError, OSError) as exc:
             self._drop()
             if phase == "data":
                 raise SendError("ambiguous", None, f"connection lost during DATA: {exc}") from None

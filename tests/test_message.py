@@ -11,8 +11,8 @@ import pytest
 
 from newsletter.checks import check_message, failures
 from newsletter.compose import parts
-from newsletter.message import Recipient, build_with_email_package, compile_variant, header_lines
 from newsletter.headers import HeaderValueError
+from newsletter.message import Recipient, build_with_email_package, compile_variant, header_lines
 from newsletter.variants import all_selections
 
 DATE = "Thu, 01 Oct 2020 08:00:00 +0000"
@@ -68,7 +68,7 @@ def test_headers_and_structure(composer, issue) -> None:  # type: ignore[no-unty
     assert m["Message-ID"] == "<2020-10.AAAAAAAAAAAA@news.example.org>"
     assert m["Date"] == DATE
     head = raw.split(b"\r\n\r\n", 1)[0].decode()
-    lu = re.search(r"^List-Unsubscribe: ([^\r\n]*(?:\r\n [^\r\n]*)*)", head, re.M)
+    lu = re.search(r"^List-Unsubscribe: ([^\r\n]*(?:\r\n [^\r\n]*)*)", head, re.MULTILINE)
     assert lu and lu.group(1).startswith("<https://") and "=?" not in lu.group(1)
     https_uri = re.match(r"<(https://[^>]+)>", lu.group(1))
     assert https_uri and len(https_uri.group(0)) <= 75
@@ -149,7 +149,7 @@ def test_header_injection_in_subject_rejected(settings, subject: str) -> None:  
 def test_long_non_ascii_subject_uses_short_encoded_words(settings) -> None:  # type: ignore[no-untyped-def]
     head = header_lines(settings, "Über die Wirksamkeit der Gruppenpsychotherapie bei Depressionen — "
                                   "eine Metaanalyse mit Überraschungen", DATE)
-    for word in re.findall(rb"=\?[^?]+\?[bq]\?[^?]*\?=", head, re.I):
+    for word in re.findall(rb"=\?[^?]+\?[bq]\?[^?]*\?=", head, re.IGNORECASE):
         assert len(word) <= 75
     assert all(len(line) <= 78 for line in head.split(b"\r\n"))
 

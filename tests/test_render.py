@@ -89,7 +89,7 @@ def test_hostile_content_is_inert(composer, project):  # type: ignore[no-untyped
     # plain text shows the author's characters literally, never executes or drops them
     assert "{{ 7*7 }}" in r.text and "</mj-text><mj-raw>" in r.text.replace("\n", " ").upper() \
         or "</MJ-TEXT><MJ-RAW>" in r.text
-    assert "javascript:" not in "".join(re.findall(r"^\[\d+\] (.*)$", r.text, re.M))
+    assert "javascript:" not in "".join(re.findall(r"^\[\d+\] (.*)$", r.text, re.MULTILINE))
 
 
 def test_broken_mjml_template_fails_with_name_and_line(settings, project):  # type: ignore[no-untyped-def]
