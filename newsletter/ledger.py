@@ -90,6 +90,7 @@ class Delivery:
 class Ledger:
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = path
+        self.synchronous = synchronous
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
@@ -117,6 +118,35 @@ class Ledger:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def without_fsync(self) -> Iterator[None]:
+        """Commits made inside do not wait for the disk (WAL, synchronous=NORMAL): they survive
+        a crash of this process at once, and a crash of the machine after the next ordinary
+        commit or `sync()`, which write the same log to disk."""
+        if self.synchronous.upper() not in ("FULL", "EXTRA", "2", "3"):
+            yield
+            return
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA synchronous={self.synchronous}")
+
+    def sync(self) -> None:
+        """Put everything committed so far on disk (an fsync of the write-ahead log)."""
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:  # no log: every commit is already in the database file
+            return
+        except OSError as exc:
+            raise LedgerError(f"{self.path}: cannot record state: {exc.strerror or exc}") from None
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            raise LedgerError(f"{self.path}: cannot record state: {exc.strerror or exc}") from None
+        finally:
+            os.close(fd)
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
