@@ -228,12 +228,12 @@ class Dispatcher:
             await self.commit.mark(item.email_key, "skipped", reply="suppressed during the run")
             self._count("skipped")
             return
-        data = self.compiled[entry.selection].build(entry.recipient)
+        r = entry.recipient
+        data = self.compiled[entry.selection].build(r)
         if self.signer:
             data = self.signer(data)
         await self.pacer.wait()
         await self.commit.mark(item.email_key, "sending", count=True)
-        r = entry.recipient
         try:
             reply = await transport.send(self.settings.envelope_from, r.email, data, smtputf8=r.smtputf8)
         except SendError as exc:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,18 +167,21 @@ class Ledger:
         """email_key → sid, creating ids for new people (unless create=False: then provisional)."""
         known: dict[str, str] = dict(self.db.execute("SELECT email_key, sid FROM people"))
         out: dict[str, str] = {}
-        new: list[tuple[str, str, str]] = []
-        for k, e in keys_emails:
-            sid = known.get(k) or out.get(k)
-            if sid is None:
-                sid = new_sid()
-                new.append((sid, k, e))
-            out[k] = sid
-        if new and create:
-            now = time.time()
-            with self.tx() as db:
-                db.executemany("INSERT OR IGNORE INTO people VALUES (?,?,?,?)",
-                               ((sid, k, e, now) for sid, k, e in new))
+        new: list[tuple[str, str, str, float]] = []
+        now = time.time()
+        with self.tx() if create else nullcontext(self.db) as db:
+            for k, e in keys_emails:
+                sid = known.get(k) or out.get(k)
+                if sid is None:
+                    sid = new_sid()
+                    if create:
+                        new.append((sid, k, e, now))
+                    if len(new) >= 1000:  # in slices: a long list needs no second long list here
+                        db.executemany("INSERT OR IGNORE INTO people VALUES (?,?,?,?)", new)
+                        new.clear()
+                out[k] = sid
+            if new:
+                db.executemany("INSERT OR IGNORE INTO people VALUES (?,?,?,?)", new)
         return out
 
     def person(self, sid: str) -> tuple[str, str] | None:

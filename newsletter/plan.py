@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import failures
-from .compose import Composer, now_header, recipient_of
+from .compose import Composer, now_header
 from .errors import CheckFailed
 from .issue import Issue
 from .ledger import Ledger
@@ -15,14 +16,55 @@ from .subscribers import Subscriber, load_subscribers
 from .variants import Selection
 
 
-@dataclass(frozen=True, slots=True)  # one per subscriber: kept small
+class TopicBits:
+    """Topic sets as bit masks over the taxonomy: a long list keeps one small int per reader
+    instead of a frozenset of a few hundred bytes."""
+
+    def __init__(self, slugs: Iterable[str]) -> None:
+        self.slugs = list(slugs)
+        self.bit = {s: 1 << i for i, s in enumerate(self.slugs)}
+
+    def pack(self, topics: frozenset[str] | None) -> int | frozenset[str] | None:
+        if topics is None:
+            return None
+        mask = 0
+        for t in topics:
+            b = self.bit.get(t)
+            if b is None:  # a slug the taxonomy no longer has (an old preference): keep the set
+                return topics
+            mask |= b
+        return mask
+
+    def unpack(self, packed: int | frozenset[str] | None) -> frozenset[str] | None:
+        if packed is None or isinstance(packed, frozenset):
+            return packed
+        out = []
+        while packed:
+            low = packed & -packed
+            out.append(self.slugs[low.bit_length() - 1])
+            packed ^= low
+        return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)  # one per subscriber of a list that may be long: kept small
 class Entry:
     """One subscriber of this send: who, their id, the articles they get ('' = skipped)."""
 
-    recipient: Recipient
     key: str
+    email: str
+    name: str
+    sid: str
+    topics: int | frozenset[str] | None  # packed by `codec`
     selection: Selection
     skip_reason: str = ""
+    smtputf8: bool = False
+    codec: TopicBits | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def recipient(self) -> Recipient:
+        topics = self.codec.unpack(self.topics) if self.codec is not None else self.topics
+        assert not isinstance(topics, int)
+        return Recipient(self.email, self.name, topics, self.sid, self.smtputf8)
 
     @property
     def variant(self) -> str:
@@ -68,10 +110,11 @@ def prepare(composer: Composer, issue_path: Path, subscribers_path: Path, ledger
 
         sids = {s.key: new_sid() for s in subs}
     selections: dict[Selection, Selection] = {}  # one tuple per variant, not one per subscriber
+    codec = TopicBits(settings.taxonomy.labels)
     entries = []
     for i, s in enumerate(subs):
         subs[i] = None  # type: ignore[call-overload]  # each Subscriber makes room for its Entry
-        entries.append(_entry(composer, issue, s, sids[s.key], prefs, suppressed, selections))
+        entries.append(_entry(composer, issue, s, sids[s.key], prefs, suppressed, selections, codec))
     return Plan(issue, entries, composer.content_hash(issue), [str(p) for p in reader.warnings])
 
 
@@ -82,16 +125,18 @@ def _key(sub: Subscriber) -> str:
 
 def _entry(composer: Composer, issue: Issue, sub: Subscriber, sid: str,
            prefs: dict[str, frozenset[str] | None], suppressed: dict[str, str],
-           selections: dict[Selection, Selection]) -> Entry:
+           selections: dict[Selection, Selection], codec: TopicBits) -> Entry:
     topics = prefs[sid] if sid in prefs else sub.topics
-    recipient = recipient_of(sub, sid, topics)
     key = _key(sub)
+    packed = codec.pack(topics)
+    sel: Selection = ()
     if key in suppressed:
-        return Entry(recipient, key, (), f"suppressed ({suppressed[key]})")
-    sel = composer.selection_for(issue, topics)
-    if not sel:
-        return Entry(recipient, key, (), "no article on their topics this month")
-    return Entry(recipient, key, selections.setdefault(sel, sel))
+        why = f"suppressed ({suppressed[key]})"
+    else:
+        sel = composer.selection_for(issue, topics)
+        why = "" if sel else "no article on their topics this month"
+    return Entry(key, sub.email, sub.name, sid, packed, selections.setdefault(sel, sel), why, sub.smtputf8,
+                 codec)
 
 
 __all__ = ["Entry", "Plan", "prepare", "now_header"]

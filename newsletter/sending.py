@@ -74,7 +74,7 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
             date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force)
             recovered = ledger.recover_interrupted(issue.month)
             ledger.add_recipients(issue.month, (
-                (e.key, e.recipient.sid, e.recipient.email, e.variant,
+                (e.key, e.sid, e.email, e.variant,
                  "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries))
             skipped = sum(1 for e in plan.entries if e.skip_reason)
             plan.entries = [e for e in plan.entries if not e.skip_reason]  # recorded; not needed now
@@ -110,8 +110,7 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
 def _lean(d: Delivery, e: Entry) -> Delivery:
     """The same row, sharing the plan's strings instead of holding copies of them: the list
     of everyone still due stays in memory for the whole run."""
-    r = e.recipient
-    return Delivery(e.key, r.sid if r.sid == d.sid else d.sid, r.email if r.email == d.email else d.email,
+    return Delivery(e.key, e.sid if e.sid == d.sid else d.sid, e.email if e.email == d.email else d.email,
                     sys.intern(d.variant), sys.intern(d.state), d.attempts, d.code, d.reply,
                     d.next_attempt)
 
