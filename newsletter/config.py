@@ -99,6 +99,10 @@ class Settings:
     rate_per_hour: float | None = None
     envelope_from: str = ""
     retry: RetrySettings = field(default_factory=RetrySettings)
+    # "disk": every `sending` mark is fsynced before DATA, so even a power loss never leads to
+    # a second copy. "process": commits survive a crash of the process but not of the machine
+    # (SQLite WAL, synchronous=NORMAL); faster, and a power loss may re-send in-flight messages.
+    durability: str = "disk"
 
     @property
     def domain(self) -> str:
@@ -137,7 +141,7 @@ def load_settings(root: Path | None = None) -> Settings:
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from", "retry"]
+             "connections", "rate", "envelope_from", "retry", "durability"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -183,6 +187,12 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         box = _mailbox(r, m["envelope_from"], "envelope_from")
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
+    durability = "disk"
+    if "durability" in m:
+        durability = schema.text(r, m["durability"], "durability", single_line=True) or "disk"
+        if durability not in ("disk", "process"):
+            r.problem(m["durability"].line, m["durability"].col, "durability",
+                      f"must be 'disk' or 'process', got '{durability}'")
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -192,6 +202,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
+        durability=durability,
     )
 
 

@@ -68,7 +68,7 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
     factory = factory or transport_factory(settings)
     issue = composer.issue(issue_path)
     with campaign_lock(settings.state_db.parent, issue.month):
-        ledger = Ledger(settings.state_db)
+        ledger = Ledger(settings.state_db, synchronous="FULL" if settings.durability == "disk" else "NORMAL")
         try:
             plan = prepare(composer, issue_path, subscribers, ledger)
             date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force)

@@ -244,3 +244,13 @@ def test_missing_config(project: Path) -> None:
     with pytest.raises(InputError) as info:
         load_settings(project)
     assert str(info.value) == "newsletter.yaml:1:1: no such file"
+
+
+def test_durability(project: Path) -> None:
+    assert load_settings(project).durability == "disk"  # fsync before every DATA by default
+    cfg = project / "newsletter.yaml"
+    cfg.write_text(cfg.read_text() + "durability: process\n")
+    assert load_settings(project).durability == "process"
+    cfg.write_text(cfg.read_text().replace("durability: process", "durability: fast"))
+    with pytest.raises(InputError, match=r"durability: must be 'disk' or 'process', got 'fast'"):
+        load_settings(project)

@@ -410,3 +410,11 @@ def test_memory_transport_gets_each_reader_their_articles(project) -> None:  # t
     b = got["b@example.org"].get_body(("plain",)).get_content()
     assert "PHYSIOLOGICAL SYNCHRONIZATION" in a and "GROUP THERAPY FOR MOOD" not in a
     assert "GROUP THERAPY FOR MOOD" in b and "Also this month" in b
+
+
+def test_durability_process_still_keeps_every_promise_but_power_loss(project, smtp) -> None:  # type: ignore[no-untyped-def]
+    add_config(project, "durability: process\n")
+    summary, counts = _send(project, 12)
+    assert counts["sent"] == 12 and sorted(smtp.counts().values()) == [1] * 12
+    db = sqlite3.connect(project / "state" / "newsletter.sqlite3")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
