@@ -191,7 +191,7 @@ class Dispatcher:
         except asyncio.CancelledError:
             # interrupted: give in-flight transactions a grace period, then record what is known
             self.stop("interrupted")
-            done, pending = await asyncio.wait(workers, timeout=GRACE_SECONDS)
+            _, pending = await asyncio.wait(workers, timeout=GRACE_SECONDS)
             for t in pending:
                 t.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -219,7 +219,7 @@ class Dispatcher:
             self.commit.leave()
             try:
                 await transport.close()
-            except Exception:  # closing a broken connection must not hide the real outcome
+            except Exception:  # noqa: BLE001, S110 - a broken connection must not hide the outcome
                 pass
 
     async def _deliver(self, transport: Transport, item: Delivery) -> None:
@@ -315,4 +315,4 @@ def install_signal_handlers(task: asyncio.Task[object]) -> None:
             pass
 
 
-__all__ = ["Dispatcher", "Summary", "install_signal_handlers", "Composer"]
+__all__ = ["Composer", "Dispatcher", "Summary", "install_signal_handlers"]

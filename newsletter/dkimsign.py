@@ -34,6 +34,6 @@ def load_signer(cfg: DKIMSettings) -> Callable[[bytes], bytes]:
 
     try:
         sign(b"From: a@example.org\r\nSubject: probe\r\n\r\nprobe\r\n")
-    except Exception as exc:  # dkimpy raises several unrelated types for a bad key
+    except Exception as exc:  # noqa: BLE001 - dkimpy raises several unrelated types for a bad key
         raise NewsletterError(f"dkim.key_file: {cfg.key_file} is not a usable private key ({exc})") from None
     return sign

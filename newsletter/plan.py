@@ -126,7 +126,7 @@ def _key(sub: Subscriber) -> str:
 def _entry(composer: Composer, issue: Issue, sub: Subscriber, sid: str,
            prefs: dict[str, frozenset[str] | None], suppressed: dict[str, str],
            selections: dict[Selection, Selection], codec: TopicBits) -> Entry:
-    topics = prefs[sid] if sid in prefs else sub.topics
+    topics = prefs.get(sid, sub.topics)
     key = _key(sub)
     packed = codec.pack(topics)
     sel: Selection = ()
@@ -139,4 +139,4 @@ def _entry(composer: Composer, issue: Issue, sub: Subscriber, sid: str,
                  codec)
 
 
-__all__ = ["Entry", "Plan", "prepare", "now_header"]
+__all__ = ["Entry", "Plan", "now_header", "prepare"]

@@ -122,4 +122,4 @@ async def _main(d: Dispatcher, due: list) -> Summary:  # type: ignore[type-arg]
     return await d.run(due)
 
 
-__all__ = ["SendOptions", "send", "dry_run", "campaign_lock", "NewsletterError"]
+__all__ = ["NewsletterError", "SendOptions", "campaign_lock", "dry_run", "send"]

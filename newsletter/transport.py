@@ -116,7 +116,7 @@ class SMTPTransport:
             hostname=cfg.host, port=cfg.port, use_tls=cfg.security == "tls",
             # "none" exists only for the test suite's local servers; the configuration schema
             # accepts nothing but "starttls" and "tls"
-            start_tls=True if cfg.security == "starttls" else False,
+            start_tls=cfg.security == "starttls",
             username=cfg.username, password=self._password if cfg.username else None,
             timeout=cfg.timeout, tls_context=self._context(), validate_certs=True,
         )

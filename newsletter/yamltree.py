@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
-from typing import Union
 
 import yaml
 from yaml import events as ev
@@ -40,7 +39,7 @@ MAX_DEPTH = 32
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
-Value = Union[dict[str, "YNode"], list["YNode"], str]
+Value = dict[str, "YNode"] | list["YNode"] | str
 
 
 @dataclass

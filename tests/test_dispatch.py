@@ -353,7 +353,7 @@ def test_sigkill_at_random_moments_then_resume(project, smtp) -> None:  # type: 
     for _ in range(4):
         before = len(smtp.received)
         p = _cli(project)
-        wait_for(lambda: len(smtp.received) > before or p.poll() is not None, 30)
+        wait_for(lambda p=p, before=before: len(smtp.received) > before or p.poll() is not None, 30)
         time.sleep(rng.uniform(0.0, 0.3))
         p.kill()
         p.wait(10)
