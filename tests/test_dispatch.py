@@ -418,3 +418,12 @@ def test_durability_process_still_keeps_every_promise_but_power_loss(project, sm
     assert counts["sent"] == 12 and sorted(smtp.counts().values()) == [1] * 12
     db = sqlite3.connect(project / "state" / "newsletter.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_sender_refused_stops_the_run_and_marks_nobody_failed(project, smtp) -> None:  # type: ignore[no-untyped-def]
+    smtp.mail_nth.update({3: "553 5.7.1 <digest@news.example.org>: sender address rejected"})
+    with pytest.raises(FatalSMTPError, match="sender <digest@news.example.org> refused"):
+        _send(project, 6, SendOptions(quiet=True, connections=1))
+    states = _states(project)
+    assert list(states.values()).count("sent") == 2 and "failed" not in states.values()
+    assert list(states.values()).count("pending") == 4
