@@ -70,7 +70,7 @@ class Composer:
         for sel in all_selections(issue):
             cv = self.compile(issue, sel, campaign=issue.month, date=date)
             raw = cv.build(Recipient("reader@example.org", "Sample Reader", None, SAMPLE_SID))
-            html, text = _parts(raw)
+            html, text = parts(raw)
             out[sel] = check_message(raw, html, text)
         return out
 
@@ -93,7 +93,8 @@ def test_message_id(domain: str) -> str:
     return f"<test.{secrets.token_hex(8)}@{domain}>"
 
 
-def _parts(raw: bytes) -> tuple[str, str]:
+def parts(raw: bytes) -> tuple[str, str]:
+    """The decoded (html, text) bodies of a finished message."""
     import email
     import email.policy
 
@@ -106,5 +107,3 @@ def _parts(raw: bytes) -> tuple[str, str]:
             text = part.get_content()
     return html, text
 
-
-parts = _parts

@@ -162,12 +162,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     if "unsubscribe_mailto" in m:
         box = _mailbox(r, m["unsubscribe_mailto"], "unsubscribe_mailto")
         mailto = box.addr if box else None
-    no_match = "skip"
-    if "no_match" in m:
-        no_match = schema.text(r, m["no_match"], "no_match", single_line=True) or "skip"
-        if no_match not in ("skip", "full"):
-            r.problem(m["no_match"].line, m["no_match"].col, "no_match",
-                      f"must be 'skip' or 'full', got '{no_match}'")
+    no_match = _choice(r, m, "no_match", ("skip", "full"))
     taxonomy = _taxonomy(r, m.get("topics"))
     outbox = Path(schema.text(r, m.get("outbox"), "outbox", single_line=True) or "outbox")
     state = Path(schema.text(r, m.get("state_db"), "state_db", single_line=True)
@@ -187,12 +182,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         box = _mailbox(r, m["envelope_from"], "envelope_from")
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
-    durability = "disk"
-    if "durability" in m:
-        durability = schema.text(r, m["durability"], "durability", single_line=True) or "disk"
-        if durability not in ("disk", "process"):
-            r.problem(m["durability"].line, m["durability"].col, "durability",
-                      f"must be 'disk' or 'process', got '{durability}'")
+    durability = _choice(r, m, "durability", ("disk", "process"))
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -220,6 +210,17 @@ def _retry(r: Reader, node: YNode) -> RetrySettings:
         _number(r, m.get("backoff_seconds"), "retry.backoff_seconds", d.backoff_seconds, 0, 3600),
         int(_number(r, m.get("breaker_threshold"), "retry.breaker_threshold", d.breaker_threshold, 1, 10**6)),
     )
+
+
+def _choice(r: Reader, m: dict[str, YNode], key: str, allowed: tuple[str, str]) -> str:
+    """One of two words; the first is the default when the key is absent."""
+    node = m.get(key)
+    if node is None:
+        return allowed[0]
+    value = schema.text(r, node, key, single_line=True) or allowed[0]
+    if value not in allowed:
+        r.problem(node.line, node.col, key, f"must be '{allowed[0]}' or '{allowed[1]}', got '{value}'")
+    return value
 
 
 def _mailbox(r: Reader, node: YNode | None, path: str) -> Mailbox | None:
