@@ -26,8 +26,8 @@ DATE = "Thu, 01 Oct 2020 09:00:00 +0000"
 def plain_factory(port: int):  # type: ignore[no-untyped-def]
     """SMTPTransport talking plaintext to the local sink, as tests/test_transport.py `_plain`
     does: the configuration schema itself only accepts starttls or tls."""
-    from newsletter.config import SMTPSettings
-    from newsletter.transport import SMTPTransport
+    from newsletter.content.config import SMTPSettings
+    from newsletter.delivery.transports.base import SMTPTransport
 
     def make() -> SMTPTransport:
         t = SMTPTransport(SMTPSettings("127.0.0.1", port, "starttls", None, timeout=60, data_timeout=120), None)
@@ -39,9 +39,9 @@ def plain_factory(port: int):  # type: ignore[no-untyped-def]
 
 # -- ours: the real `newsletter send` code path --------------------------------------------------
 def cmd_send(a: argparse.Namespace) -> dict[str, object]:
-    from newsletter import sending
-    from newsletter.compose import Composer
-    from newsletter.dispatch import Dispatcher
+    from newsletter.delivery import sending
+    from newsletter.delivery.dispatch import Dispatcher
+    from newsletter.mail.compose import Composer
 
     project = Path.cwd()
     rss_start = rss_mb()
@@ -69,7 +69,7 @@ def cmd_send(a: argparse.Namespace) -> dict[str, object]:
     composer = Composer.load(project)
     t1 = time.perf_counter()
     summary, counts = sending.send(composer, project / ISSUE, Path(a.subs),
-                                   sending.SendOptions(quiet=True, connections=a.connections),
+                                   sending.SendOptions(connections=a.connections),
                                    factory=plain_factory(a.port))
     t2, cpu2 = time.perf_counter(), cpu_seconds()
     if summary.sent == 0 or summary.failed or summary.unknown or summary.deferred:
@@ -88,8 +88,8 @@ def cmd_send(a: argparse.Namespace) -> dict[str, object]:
 def _messages(a: argparse.Namespace, pool: int) -> tuple[list[tuple[str, bool]], list[bytes]]:
     """The recipients `send` would mail (same list, same variants) and up to `pool` of their
     finished messages, built before any timing starts."""
-    from newsletter.compose import Composer
-    from newsletter.plan import prepare
+    from newsletter.delivery.plan import prepare
+    from newsletter.mail.compose import Composer
 
     composer = Composer.load(Path.cwd())
     plan = prepare(composer, Path.cwd() / ISSUE, Path(a.subs), None, create_ids=False)
@@ -143,9 +143,9 @@ def cmd_handwritten(a: argparse.Namespace) -> dict[str, object]:
 
     import aiosmtplib
 
-    from newsletter.compose import Composer
-    from newsletter.message import _html_values, _text_values, fill, personal_values
-    from newsletter.plan import prepare
+    from newsletter.delivery.plan import prepare
+    from newsletter.mail.compose import Composer
+    from newsletter.mail.message import _html_values, _text_values, fill, personal_values
 
     composer = Composer.load(Path.cwd())
     s = composer.settings
@@ -194,8 +194,8 @@ def cmd_handwritten(a: argparse.Namespace) -> dict[str, object]:
 
 # -- subscriber list loading ---------------------------------------------------------------------
 def cmd_load(a: argparse.Namespace) -> dict[str, object]:
-    from newsletter.config import load_settings
-    from newsletter.subscribers import load_subscribers
+    from newsletter.content.config import load_settings
+    from newsletter.content.subscribers import load_subscribers
 
     settings = load_settings(Path.cwd())
     import email_validator  # noqa: F401  (imports are start-up, not loading)
@@ -212,7 +212,7 @@ def cmd_parse(a: argparse.Namespace) -> dict[str, object]:
     """Baseline: libyaml's safe loader turning the same file into plain Python objects."""
     import yaml
 
-    from newsletter.config import load_settings
+    from newsletter.content.config import load_settings
 
     load_settings(Path.cwd())
     rss0 = rss_mb()
@@ -230,10 +230,10 @@ def cmd_render(a: argparse.Namespace) -> dict[str, object]:
     t = time.perf_counter()
     import mjml
 
-    from newsletter import render as render_mod
-    from newsletter.compose import Composer, now_header
-    from newsletter.message import Recipient, compile_variant
-    from newsletter.variants import all_selections
+    from newsletter.content.variants import all_selections
+    from newsletter.mail import render as render_mod
+    from newsletter.mail.compose import Composer, now_header
+    from newsletter.mail.message import Recipient, compile_variant
 
     composer = Composer.load(Path.cwd())
     startup = time.perf_counter() - t
@@ -304,9 +304,9 @@ def cmd_message(a: argparse.Namespace) -> dict[str, object]:
     EmailMessage path (`build_with_email_package`), for the same recipients."""
     from _common import median
 
-    from newsletter.compose import Composer
-    from newsletter.message import build_with_email_package
-    from newsletter.plan import prepare
+    from newsletter.delivery.plan import prepare
+    from newsletter.mail.compose import Composer
+    from newsletter.mail.message import build_with_email_package
 
     composer = Composer.load(Path.cwd())
     plan = prepare(composer, Path.cwd() / ISSUE, Path(a.subs), None, create_ids=False)

@@ -70,9 +70,9 @@ def main() -> int:
     os.environ.setdefault("NEWSLETTER_TOKEN_KEYS", "bench:bench-secret-key-0123456789abcdef")
     from playwright.sync_api import sync_playwright
 
-    from newsletter.preview import PreviewServer, create_app, listen
-    from newsletter.preview_model import PreviewState
-    from newsletter.preview_watch import DEBOUNCE_MS, STEP_MS
+    from newsletter.web.preview.app import PreviewServer, create_app, listen
+    from newsletter.web.preview.model import PreviewState
+    from newsletter.web.preview.watch import DEBOUNCE_MS, STEP_MS
 
     with tempfile.TemporaryDirectory(prefix="preview-bench-") as tmp:
         root = Path(tmp)

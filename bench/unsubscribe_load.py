@@ -33,10 +33,10 @@ KEYS = "b1:bench-secret-0123456789abcdef0123"
 
 def setup(workdir: Path, n: int) -> list[str]:
     """A project copy with n subscribers; returns their unsubscribe paths (/u/TOKEN)."""
-    from newsletter.config import load_settings
-    from newsletter.ledger import Ledger
-    from newsletter.subscribers import load_subscribers
-    from newsletter.tokens import load_keys
+    from newsletter.content.config import load_settings
+    from newsletter.content.subscribers import load_subscribers
+    from newsletter.mail.tokens import load_keys
+    from newsletter.store.ledger import Ledger
 
     shutil.copy(REPO / "newsletter.yaml", workdir / "newsletter.yaml")
     for d in ("templates", "issues"):

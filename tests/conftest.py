@@ -25,14 +25,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def settings(project: Path):  # type: ignore[no-untyped-def]
-    from newsletter.config import load_settings
+    from newsletter.content.config import load_settings
 
     return load_settings(project)
 
 
 @pytest.fixture
 def composer(project: Path):  # type: ignore[no-untyped-def]
-    from newsletter.compose import Composer
+    from newsletter.mail.compose import Composer
 
     return Composer.load(project)
 

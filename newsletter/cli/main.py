@@ -1,0 +1,44 @@
+"""Thin command line: parse arguments, call one function, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import NewsletterError
+
+COMMANDS = {
+    "check": "validate issues and the subscriber list, render every variant and check it",
+    "render": "write the finished HTML, text and .eml of an issue (or one reader's copy)",
+    "send-test": "send one [TEST] copy to any address (not recorded as a delivery)",
+    "send": "dispatch an issue to the subscriber list (resumable)",
+    "status": "show the delivery state of an issue",
+    "preview": "live preview in the browser while writing",
+    "serve": "the public unsubscribe and preference pages",
+    "subscribers": "subscriber list tools (export the merged list)",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="newsletter", description="Compose, preview and send a "
+                                     "monthly research-digest newsletter.")
+    parser.add_argument("--root", help="project folder (default: nearest folder with newsletter.yaml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    modules = {}
+    for name, help_text in COMMANDS.items():
+        mod = importlib.import_module(f"newsletter.cli.{name.replace('-', '_')}")
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod.add_arguments(p)
+        modules[name] = mod
+    args = parser.parse_args(argv)
+    try:
+        code: int = modules[args.command].run(args)
+        return code
+    except NewsletterError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from .common import default_subscribers, newest_issue, print_warnings, root_of
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("issue", nargs="?", help="issue file (default: the newest in issues/)")
+    p.add_argument("--subscribers", help="subscriber list (default: subscribers.yaml, else "
+                                         "subscribers.example.yaml)")
+    p.add_argument("--dry-run", action="store_true", help="check and plan only: no connection, no writes")
+    p.add_argument("--force", action="store_true",
+                   help="resume even though the issue, templates or configuration changed")
+    p.add_argument("--resend-unknown", action="store_true",
+                   help="also re-send messages whose outcome is unknown (same Message-ID)")
+    p.add_argument("--connections", type=int, help="parallel SMTP connections (default from config: 4)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..content.yamltree import display_path
+    from ..delivery.sending import SendOptions, dry_run, send
+    from ..delivery.transports import describe
+    from ..mail.compose import Composer
+    from .progress import Progress
+
+    composer = Composer.load(root_of(args))
+    settings = composer.settings
+    issue_path = Path(args.issue) if args.issue else newest_issue(settings.issues_dir)
+    subs = Path(args.subscribers) if args.subscribers else default_subscribers(settings.root)
+    if args.dry_run:
+        plan = dry_run(composer, issue_path, subs)
+        for w in plan.warnings:
+            print(w, file=sys.stderr)
+        sending = [e for e in plan.entries if not e.skip_reason]
+        variants = Counter(e.selection for e in sending)
+        print(f"dry run: {plan.issue.subject!r} would go to {len(sending)} of {len(plan.entries)} "
+              f"subscribers via {describe(settings)}")
+        for sel, n in sorted(variants.items()):
+            titles = "; ".join(plan.issue.articles[i].title for i in sel)
+            print(f"  {n:6d} × articles {[i + 1 for i in sel]}: {titles[:100]}")
+        reasons = Counter(e.skip_reason.split(" (")[0] for e in plan.entries if e.skip_reason)
+        for why, n in reasons.items():
+            print(f"  {n:6d} skipped: {why}")
+        print("nothing was sent or written")
+        return 0
+    print(f"sending {display_path(issue_path)} to {display_path(subs)} via {describe(settings)}", file=sys.stderr)
+    opts = SendOptions(force=args.force, resend_unknown=args.resend_unknown,
+                       connections=args.connections)
+    try:
+        summary, counts = send(composer, issue_path, subs, opts, progress=Progress(quiet=args.quiet))
+    except Exception as exc:
+        s = getattr(exc, "summary", None)
+        if s is not None:
+            print(s.line(), file=sys.stderr)
+        raise
+    attempted = summary.sent + summary.deferred + summary.failed + summary.unknown
+    if not attempted and counts["sent"]:
+        print(f"nothing left to send: this issue already went to {counts['sent']} recipient(s) "
+              f"({counts['failed']} failed, {counts['unknown']} unknown, {counts['skipped']} skipped)")
+    else:
+        print(summary.line())
+    for line in summary.replies:
+        print(line)
+    left = counts["deferred"] + counts["pending"]
+    if left:
+        print(f"{left} recipient(s) still to do (deferred: retried by the next `newsletter send`)")
+    if counts["unknown"]:
+        print(f"{counts['unknown']} recipient(s) with unknown outcome: see `newsletter status`; "
+              "re-send them only with --resend-unknown")
+    if settings.smtp is None:
+        print(f"messages are in the local Maildir outbox {settings.outbox} (no SMTP server configured)")
+    return 3 if left else 0
+
+
+__all__ = ["add_arguments", "print_warnings", "run"]

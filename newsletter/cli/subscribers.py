@@ -1,0 +1,137 @@
+"""`newsletter subscribers export`: the subscriber file with the changes readers made on the
+web pages applied, so the author can keep their file in step.
+
+Topics changed on the preference page replace the file's topics. Unsubscribed (and otherwise
+suppressed) addresses are left out of the list and named in comments at the end: they stay
+suppressed in the state database either way, so re-adding them to the file sends nothing.
+People in the state database who are no longer in the file are not exported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import NewsletterError
+from .common import default_subscribers, print_warnings, root_of
+
+if TYPE_CHECKING:
+    from ..content.config import Settings
+    from ..content.subscribers import Subscriber
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    e = sub.add_parser("export", help="write the list with web-page changes applied (YAML)",
+                       description="Write the subscriber list with the unsubscribes and topic "
+                                   "changes made on the web pages applied.")
+    e.add_argument("--subscribers", help="subscriber list (default: subscribers.yaml, else "
+                                         "subscribers.example.yaml)")
+    e.add_argument("--out", default="-", help="file to write, or - for standard output (default)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..content.config import load_settings
+    from ..content.subscribers import load_subscribers
+
+    settings = load_settings(root_of(args))
+    path = Path(args.subscribers) if args.subscribers else default_subscribers(settings.root)
+    subs, reader = load_subscribers(path, settings)
+    print_warnings(reader.problems)
+    text, stats = export_yaml(settings, subs, source=path)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        _write_atomic(Path(args.out), text)
+    print(f"exported {stats['kept']} subscriber(s) ({stats['changed']} with topics changed on the "
+          f"web; {stats['left']} unsubscribed or suppressed, listed as comments)"
+          + ("" if args.out == "-" else f" to {args.out}"), file=sys.stderr)
+    return 0
+
+
+def export_yaml(settings: Settings, subs: list[Subscriber], *,
+                source: Path) -> tuple[str, dict[str, int]]:
+    import yaml
+
+    from ..store.ledger import Ledger
+
+    prefs: dict[str, frozenset[str] | None] = {}
+    suppressed: dict[str, tuple[str, str, float]] = {}
+    sids: dict[str, str] = {}
+    if settings.state_db.exists():
+        ledger = Ledger.read_only(settings.state_db)
+        try:
+            sids = ledger.sids_for(((s.key, s.email) for s in subs), create=False)
+            prefs = ledger.preferences()
+            suppressed = {k: (r, src, t) for k, r, src, t in
+                          ledger.db.execute("SELECT email_key, reason, source, created FROM suppressions")}
+        finally:
+            ledger.close()
+    labels = settings.taxonomy.labels
+    entries: list[dict[str, object]] = []
+    left: list[str] = []
+    changed = 0
+    for s in subs:
+        if s.key in suppressed:
+            reason, src, when = suppressed[s.key]
+            day = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d")
+            why = " ".join(reason.split())[:120]
+            left.append(f"# - email: {_display_email(s.email)}  # {why} on {day} ({src})")
+            continue
+        topics = s.topics
+        sid = sids.get(s.key)
+        if sid in prefs:
+            chosen = prefs[sid]
+            known = None if chosen is None else frozenset(t for t in chosen if t in labels)
+            if known is None or known:
+                changed += known != s.topics
+                topics = known
+        entry: dict[str, object] = {"email": _display_email(s.email)}
+        if s.name:
+            entry["name"] = s.name
+        entry["topics"] = "all" if topics is None else settings.taxonomy.order(topics)
+        entries.append(entry)
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    head = (f"# Subscriber list exported by `newsletter subscribers export` on {now}\n"
+            f"# from {source.name} and the state database: topics changed on the preference page\n"
+            "# are applied. Unsubscribed and suppressed addresses are listed as comments at the end;\n"
+            "# they stay suppressed in the state database whether or not they are in this file.\n")
+    body = yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, default_flow_style=None,
+                          width=100) if entries else "[]\n"
+    tail = ""
+    if left:
+        tail = "\n# Unsubscribed or suppressed (nothing is sent to them):\n" + "\n".join(left) + "\n"
+    return head + body + tail, {"kept": len(entries), "changed": changed, "left": len(left)}
+
+
+def _display_email(addr: str) -> str:
+    """The domain in Unicode when it was written that way (the loader turns it back into the
+    same A-label), so the exported file reads like the one the author wrote."""
+    import idna
+
+    local, _, domain = addr.rpartition("@")
+    if "xn--" not in domain:
+        return addr
+    try:
+        return f"{local}@{idna.decode(domain)}"
+    except idna.IDNAError:
+        return addr
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600  # personal data: private
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise NewsletterError(f"{path}: cannot write: {exc}") from None

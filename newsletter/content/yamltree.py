@@ -1,0 +1,321 @@
+"""Read YAML into a tree of located nodes, refusing everything a content file never needs.
+
+PyYAML's event stream (libyaml when available) is turned into `YNode`s by an explicit stack,
+so deep nesting cannot exhaust Python's recursion, aliases (billion laughs) are refused
+before they can expand, duplicate keys are reported with both lines, and every value keeps
+its line and column for error messages. Plain scalars keep their resolved YAML type so the
+schema can refuse `no` or `1.10` where it expects text instead of silently coercing them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from yaml import events as ev
+
+from ..errors import InputError, Problem
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+_RESOLVER = yaml.resolver.Resolver()
+_SCALAR_KINDS = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "timestamp",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
+MAX_DEPTH = 32
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+Value = dict[str, "YNode"] | list["YNode"] | str
+
+
+@dataclass
+class YNode:
+    kind: str  # map | seq | str | int | float | bool | null | timestamp
+    value: Value
+    line: int
+    col: int
+    key_lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.kind in ("map", "seq"):
+            return "a mapping" if self.kind == "map" else "a list"
+        names = {"int": "a number", "float": "a number", "bool": "a boolean",
+                 "null": "nothing", "timestamp": "a date", "str": "text"}
+        return f"{names[self.kind]} ({self.value!r})" if self.kind != "null" else "nothing"
+
+
+class Reader:
+    """Collects problems for one file; `problem()` records, `fail()` raises all at once."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, col: int, fieldpath: str, message: str) -> None:
+        self.problems.append(Problem(self.path, line, col, fieldpath, message))
+
+    def warn(self, line: int, col: int, fieldpath: str, message: str) -> None:
+        self.problems.append(Problem(self.path, line, col, fieldpath, message, "warning"))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise InputError(self.problems)
+
+    def load(self, max_bytes: int, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
+        """Read, decode and parse the file; None (with problems recorded) if impossible.
+
+        With `on_item`, each element of a top-level list is handed over as soon as it is
+        complete instead of being kept, so a long subscriber list needs little memory.
+        """
+        text = self._read_text(max_bytes)
+        if text is None or not self._no_controls(text):
+            return None
+        # libyaml reads UTF-8: given bytes it needs no copy of its own, and the decoded text (up
+        # to four bytes a character) need not stay alive while a long list is parsed
+        data = text.encode("utf-8")
+        del text
+        return self._parse(data, on_item)
+
+    def _read_text(self, max_bytes: int) -> str | None:
+        p = Path(self.path)
+        try:
+            size = os.stat(p).st_size
+            if p.is_dir():
+                self.problem(1, 1, "", "is a directory, not a YAML file")
+                return None
+            if size > max_bytes:
+                self.problem(1, 1, "", f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")
+                return None
+            with open(p, "rb") as f:  # bounded: a device or growing file can lie about its size
+                data = f.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                self.problem(1, 1, "", f"file is over the limit of {max_bytes:,} bytes")
+                return None
+        except FileNotFoundError:
+            self.problem(1, 1, "", "no such file")
+            return None
+        except OSError as exc:
+            self.problem(1, 1, "", f"cannot read file: {exc.strerror or exc}")
+            return None
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self.problem(1, 1, "", "file is UTF-16; save it as UTF-8")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            start = data.rfind(b"\n", 0, exc.start) + 1
+            col = len(data[start:exc.start].decode("utf-8")) + 1  # in characters, as YAML counts
+            self.problem(line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                                        f"{exc.start}); save the file as UTF-8")
+            return None
+        return text.removeprefix("\ufeff")
+
+    def parse(self, text: str, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
+        if not self._no_controls(text):
+            return None
+        return self._parse(text, on_item)
+
+    def _no_controls(self, text: str) -> bool:
+        bad = False
+        for m in _CONTROL.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+            self.problem(line, col, "", f"control character U+{ord(m.group()):04X} is not allowed")
+            bad = True
+            if len(self.problems) > 50:
+                break
+        return not bad
+
+    def _parse(self, source: str | bytes, on_item: Callable[[YNode], None] | None) -> YNode | None:
+        try:
+            return self._build(source, on_item)
+        except yaml.MarkedYAMLError as exc:
+            text = source.decode("utf-8") if isinstance(source, bytes) else source
+            mark, ctx = exc.problem_mark or exc.context_mark, exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            what = exc.problem or exc.context or "invalid YAML"
+            if mark and text[mark.index:mark.index + 1] == "\t":
+                what = "a tab character; YAML is indented with spaces, never tabs"
+            elif exc.problem and exc.context and ctx and mark and ctx.index != mark.index:
+                # e.g. where the unclosed bracket or quote started
+                what += f" ({exc.context} started on line {ctx.line + 1}, column {ctx.column + 1})"
+            self.problem(line, col, "", f"YAML syntax error: {what}")
+        except yaml.YAMLError as exc:
+            self.problem(1, 1, "", f"YAML error: {exc}")
+        return None
+
+    def _build(self, source: str | bytes, on_item: Callable[[YNode], None] | None) -> YNode | None:
+        root: YNode | None = None
+        stack: list[tuple[YNode, list[YNode | str]]] = []  # node, pending key for maps
+        docs = 0
+        handed = 0  # top-level items given to on_item (they are not kept in the tree)
+        controls = tainted = False  # a control character anywhere / in the current list item
+        control = _CONTROL.search
+        scalar, map_start, seq_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
+        ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
+        resolve, kinds, ynode = _RESOLVER.resolve, _SCALAR_KINDS, YNode
+        for e in yaml.parse(source, Loader=_Loader):
+            cls = e.__class__
+            if cls is scalar:
+                mark = e.start_mark
+                if e.anchor is not None:
+                    self.problem(mark.line + 1, mark.column + 1, "",
+                                 f"YAML anchors (&{e.anchor}) are not allowed")
+                    return None
+                tag = e.tag
+                if e.style:  # quoted or block scalar without an explicit tag: text
+                    kind = "str" if tag in (None, "!") else kinds.get(tag)
+                else:
+                    if tag in (None, "!"):
+                        tag = resolve(yaml.ScalarNode, e.value, e.implicit)
+                    kind = kinds.get(tag)
+                if kind is None:
+                    self.problem(mark.line + 1, mark.column + 1, "",
+                                 f"unsupported YAML tag {_short(tag)}")
+                    return None
+                node = ynode(kind, e.value, mark.line + 1, mark.column + 1)
+                c = control(e.value)  # written as an escape ("\0", "\e") in a quoted scalar
+                if c is not None:
+                    self.problem(node.line, node.col, self._where(stack, handed, slot=True),
+                                 f"control character U+{ord(c.group()):04X} is not allowed")
+                    controls = tainted = True
+                if on_item is not None and len(stack) == 1 and stack[0][0].kind == "seq":
+                    if not tainted:
+                        on_item(node)
+                    tainted = False
+                    handed += 1
+                elif stack:
+                    self._attach(stack, node, handed)
+                else:
+                    root = node
+            elif cls in ends:
+                done, _ = stack.pop()
+                if on_item is not None and len(stack) == 1 and stack[0][0].kind == "seq":
+                    if not tainted:
+                        on_item(done)
+                    tainted = False
+                    handed += 1
+                elif stack:
+                    self._attach(stack, done, handed)
+                else:
+                    root = done
+            elif cls is map_start or cls is seq_start:
+                mark = e.start_mark
+                line, col = mark.line + 1, mark.column + 1
+                if e.anchor is not None:
+                    self.problem(line, col, "", f"YAML anchors (&{e.anchor}) are not allowed")
+                    return None
+                is_map = cls is map_start
+                if e.tag not in (None, "!", _MAP_TAG if is_map else _SEQ_TAG):
+                    self.problem(line, col, "", f"unsupported YAML tag {_short(e.tag)}")
+                    return None
+                if len(stack) >= MAX_DEPTH:
+                    self.problem(line, col, "", f"document nested too deeply (over {MAX_DEPTH} levels)")
+                    return None
+                stack.append((ynode("map" if is_map else "seq", {} if is_map else [], line, col), []))
+            elif cls is ev.AliasEvent:
+                mark = e.start_mark
+                self.problem(mark.line + 1, mark.column + 1, "", "YAML aliases (*name) are not allowed")
+                return None
+            elif cls is ev.DocumentStartEvent:
+                docs += 1
+                if docs > 1:
+                    self.problem(e.start_mark.line + 1, e.start_mark.column + 1, "",
+                                 "only one YAML document per file is allowed (remove '---')")
+                    return None
+        return None if controls else root
+
+    def _attach(self, stack: list[tuple[YNode, list[YNode | str]]], child: YNode,
+                handed: int) -> None:
+        node, pending = stack[-1]
+        if node.kind == "seq":
+            assert isinstance(node.value, list)
+            node.value.append(child)
+            return
+        assert isinstance(node.value, dict)
+        if not pending:
+            if child.kind in ("map", "seq"):
+                self.problem(child.line, child.col, "", "a key must be plain text")
+                pending.append("\x00invalid")
+                return
+            key = str(child.value)
+            if key in node.value or key in node.key_lines:
+                first = node.key_lines[key][0]
+                self.problem(child.line, child.col, _join(self._where(stack, handed), key),
+                             f"duplicate key '{key}' (first defined on line {first})")
+                pending.append("\x00dup")
+                return
+            node.key_lines[key] = (child.line, child.col)
+            pending.append(key)
+        else:
+            key = str(pending.pop())
+            if not key.startswith("\x00"):
+                node.value[key] = child
+
+
+    @staticmethod
+    def _where(stack: list[tuple[YNode, list[YNode | str]]], handed: int, *,
+               slot: bool = False) -> str:
+        """The field path (`articles[1].topics`) of the innermost open node, for messages.
+
+        A node being built is not yet attached: its key is still pending in the parent mapping,
+        and its index in a list is the parent's current length (plus, for the top-level list
+        streamed to `on_item`, the number of items handed over). With `slot`, the path goes on
+        to the place in the innermost node that the next value will take.
+        """
+        path = ""
+        for i, (parent, pending) in enumerate(stack):
+            if i == len(stack) - 1 and not slot:
+                break
+            if parent.kind == "map":
+                if pending:
+                    key = str(pending[-1])
+                    path = _join(path, "?" if key.startswith("\x00") else key)
+            else:
+                assert isinstance(parent.value, list)
+                path += f"[{len(parent.value) + (handed if i == 0 else 0)}]"
+        return path
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def display_path(path: Path) -> str:
+    """How a file is named in messages: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def text_of(node: YNode) -> str:
+    assert isinstance(node.value, str)
+    return node.value
+
+
+def _short(tag: str | None) -> str:
+    return str(tag).replace("tag:yaml.org,2002:", "!!")

@@ -1,0 +1,328 @@
+"""The send loop: N reused connections over one queue, a durable ledger, retries by reply code.
+
+Invariant: a message is handed to the transport only after its `sending` row is committed,
+and `sent` is committed after the 250. Commits from all connections are grouped (one
+transaction per loop turn), so durability costs one fsync per batch, not per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..content.config import Settings
+from ..errors import FatalSMTPError, Interrupted, NewsletterError, TransientError
+from ..mail.compose import Composer
+from ..mail.message import CompiledVariant
+from ..store.ledger import Delivery, Ledger, LedgerError
+from .plan import Entry, Plan
+from .transports.base import SendError, Transport, classify
+
+GRACE_SECONDS = 10.0
+COMMIT_WAIT_MIN = 0.0005  # seconds a mark may wait for others before its transaction is written
+COMMIT_WAIT_MAX = 0.002
+
+
+@dataclass
+class Summary:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    unknown: int = 0
+    skipped: int = 0
+    elapsed: float = 0.0
+    stopped: str = ""
+    policy: int = 0
+    replies: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        rate = self.sent / self.elapsed if self.elapsed > 0 else 0.0
+        return (f"sent {self.sent}, deferred {self.deferred}, failed {self.failed}, unknown {self.unknown}, "
+                f"skipped {self.skipped} in {self.elapsed:.1f}s ({rate:.0f} msg/s)")
+
+
+class ProgressHook(Protocol):
+    """What the send loop reports as it goes; the command line passes its progress display."""
+
+    def start(self, total: int) -> None: ...
+
+    def update(self, state: str) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class _Committer:
+    """Group commit across connections: a mark's future resolves once its row is committed.
+
+    A commit costs an fsync (synchronous=FULL), so marks wait briefly for one another: the
+    transaction is written as soon as every running connection has a mark waiting, or once the
+    oldest mark has waited about as long as a commit takes, whichever comes first. A
+    connection that has nothing to mark soon (a slow server, a rate limit) thus delays the
+    others by about one commit at most.
+
+    A transaction of nothing but `sent` marks is committed without its own fsync: it survives
+    a crash of this process as it is, and the next transaction (every `sending` mark is fully
+    durable before its DATA) or the end of the run puts it on disk. Only a crash of the whole
+    machine in between could lose it, and then the row is still `sending`, which the next run
+    turns into `unknown`, never into a second copy.
+    """
+
+    def __init__(self, ledger: Ledger, issue: str) -> None:
+        self.ledger, self.issue = ledger, issue
+        self.pending: list[tuple[str, str, int | None, str | None, float, bool]] = []
+        self.waiters: list[asyncio.Future[None]] = []
+        self.scheduled = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.members = 1  # connections that may still mark; kept up to date by the dispatcher
+        self.cost = COMMIT_WAIT_MIN  # how long a commit takes (moving average), in seconds
+        self.unsynced = False  # a commit made without fsync is not on disk yet
+
+    def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
+             next_attempt: float = 0.0, count: bool = False) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self.pending.append((key, state, code, reply, next_attempt, count))
+        self.waiters.append(fut)
+        if len(self.pending) >= self.members:
+            self._soon(loop)
+        elif self.timer is None and not self.scheduled:
+            wait = min(COMMIT_WAIT_MAX, max(COMMIT_WAIT_MIN, 2 * self.cost))
+            self.timer = loop.call_later(wait, self._flush)
+        return fut
+
+    def leave(self) -> None:
+        """A connection is done: the others no longer wait for its marks."""
+        self.members = max(1, self.members - 1)
+        if self.pending and len(self.pending) >= self.members:
+            self._soon(asyncio.get_running_loop())
+
+    def _soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self.scheduled:  # at the end of this loop turn, with whatever else it marks
+            self.scheduled = True
+            loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.scheduled = False
+        if not self.pending:
+            return
+        batch, waiters = self.pending, self.waiters
+        self.pending, self.waiters = [], []
+        started = time.perf_counter()
+        light = all(m[1] == "sent" for m in batch)
+        try:
+            if light:
+                with self.ledger.without_fsync():
+                    self.ledger.mark_many(self.issue, batch)
+            else:
+                self.ledger.mark_many(self.issue, batch)
+        except LedgerError as exc:
+            for w in waiters:
+                if not w.done():
+                    w.set_exception(exc)
+            return
+        if light:
+            self.unsynced = True
+        else:  # the fsync of this commit also wrote every earlier one
+            self.unsynced = False
+            self.cost = 0.8 * self.cost + 0.2 * (time.perf_counter() - started)
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    def close(self) -> None:
+        """Write whatever is still waiting (marks made while the run was being interrupted) and
+        put it all on disk."""
+        self._flush()
+        if self.unsynced:
+            self.ledger.sync()
+            self.unsynced = False
+
+
+class _Pacer:
+    """Global rate limit: messages start at least `interval` seconds apart."""
+
+    def __init__(self, per_second: float | None, per_hour: float | None) -> None:
+        gaps = [1 / per_second if per_second else 0.0, 3600 / per_hour if per_hour else 0.0]
+        self.interval = max(gaps)
+        self.next = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        async with self.lock:
+            now = time.monotonic()
+            if self.next > now:
+                await asyncio.sleep(self.next - now)
+            self.next = max(now, self.next) + self.interval
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, ledger: Ledger, plan: Plan,
+                 compiled: dict[tuple[int, ...], CompiledVariant],
+                 transport_factory: Callable[[], Transport], *, connections: int,
+                 signer: Callable[[bytes], bytes] | None = None, progress: ProgressHook | None = None) -> None:
+        self.settings, self.ledger, self.plan, self.compiled = settings, ledger, plan, compiled
+        self.factory, self.connections, self.signer = transport_factory, max(1, connections), signer
+        self.issue = plan.issue.month
+        self.entries = {e.key: e for e in plan.entries}
+        self.queue: deque[Delivery] = deque()
+        self.summary = Summary()
+        self.commit = _Committer(ledger, self.issue)
+        self.pacer = _Pacer(settings.rate_per_second, settings.rate_per_hour)
+        self.stopping = ""
+        self.error: NewsletterError | None = None
+        self.progress = progress
+        self.conn_failures = 0
+
+    def stop(self, why: str) -> None:
+        if not self.stopping:
+            self.stopping = why
+
+    async def run(self, due: list[Delivery]) -> Summary:
+        self.queue.extend(due)
+        if self.progress:
+            self.progress.start(len(due))
+        start = time.monotonic()
+        n = min(self.connections, len(due) or 1)
+        self.commit.members = n
+        workers = [asyncio.create_task(self._worker()) for _ in range(n)]
+        try:
+            await asyncio.gather(*workers)
+        except asyncio.CancelledError:
+            # interrupted: give in-flight transactions a grace period, then record what is known
+            self.stop("interrupted")
+            _, pending = await asyncio.wait(workers, timeout=GRACE_SECONDS)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            self.error = self.error or Interrupted("interrupted; run `newsletter send` again to finish")
+        finally:
+            try:
+                self.commit.close()
+            except LedgerError as exc:
+                self.error = self.error or exc
+            self.summary.elapsed = time.monotonic() - start
+            if self.progress:
+                self.progress.finish()
+        return self.summary
+
+    async def _worker(self) -> None:
+        transport = self.factory()
+        try:
+            while not self.stopping and self.queue:
+                item = self.queue.popleft()
+                await self._deliver(transport, item)
+        except LedgerError as exc:
+            self.error = self.error or exc
+            self.stop("the state database cannot be written")
+        finally:
+            self.commit.leave()
+            try:
+                await transport.close()
+            except Exception:  # noqa: BLE001, S110 - a broken connection must not hide the outcome
+                pass
+
+    async def _deliver(self, transport: Transport, item: Delivery) -> None:
+        entry = self.entries[item.email_key]
+        if self.ledger.is_suppressed(item.email_key):  # an unsubscribe may arrive mid-run
+            await self.commit.mark(item.email_key, "skipped", reply="suppressed during the run")
+            self._count("skipped")
+            return
+        r = entry.recipient
+        data = self.compiled[entry.selection].build(r)
+        if self.signer:
+            data = self.signer(data)
+        await self.pacer.wait()
+        await self.commit.mark(item.email_key, "sending", count=True)
+        try:
+            reply = await transport.send(self.settings.envelope_from, r.email, data, smtputf8=r.smtputf8)
+        except SendError as exc:
+            await self._refused(item, entry, exc)
+            return
+        except asyncio.CancelledError:
+            await asyncio.shield(self.commit.mark(item.email_key, "unknown", reply="interrupted during the "
+                                                  "transaction; may have been delivered"))
+            raise
+        self.conn_failures = 0
+        await self.commit.mark(item.email_key, "sent", reply.code, reply.text[:500])
+        self._count("sent")
+
+    async def _refused(self, item: Delivery, entry: Entry, exc: SendError) -> None:
+        key, text = item.email_key, exc.text[:500]
+        retry = self.settings.retry
+        if exc.kind == "fatal":
+            await self.commit.mark(key, "pending", exc.code, text)
+            self.error = self.error or FatalSMTPError(f"stopped: {exc}. Nobody was marked failed; fix the "
+                                                      "configuration and run `newsletter send` again")
+            self.stop("fatal")
+            return
+        if exc.kind == "connection":
+            await self.commit.mark(key, "pending", exc.code, text)
+            self.queue.appendleft(item)
+            self.conn_failures += 1
+            if self.conn_failures > retry.connect_retries:
+                self.error = self.error or TransientError(
+                    f"stopped after {self.conn_failures} failed connection attempts ({exc}); "
+                    "everyone not yet sent stays pending: run `newsletter send` again later")
+                self.stop("connection")
+                return
+            delay = retry.backoff_seconds * 2 ** (self.conn_failures - 1)
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            return
+        if exc.kind == "ambiguous":
+            await self.commit.mark(key, "unknown", exc.code, text)
+            self._count("unknown")
+            return
+        outcome = classify(exc)
+        if outcome == "too_large":
+            await self.commit.mark(key, "pending", exc.code, text)
+            self.error = self.error or NewsletterError(f"stopped: the server refuses the message as too "
+                                                       f"large ({exc}); shorten the issue")
+            self.stop("too large")
+            return
+        if outcome == "policy":
+            self.summary.policy += 1
+            if self.summary.policy >= retry.breaker_threshold:
+                self.error = self.error or TransientError(
+                    f"paused after {self.summary.policy} policy rejections (5.7.x), the last: {exc}. "
+                    "This usually means an SPF/DKIM/DMARC alignment or reputation problem, not bad "
+                    "addresses; nobody was suppressed. Fix it and run `newsletter send` again")
+                self.stop("circuit breaker")
+        attempts = item.attempts + 1
+        if outcome in ("deferred", "policy") and attempts < retry.max_attempts:
+            wait = min(retry.max_defer_seconds, retry.defer_seconds * 2 ** (attempts - 1))
+            await self.commit.mark(key, "deferred", exc.code, text, time.time() + wait)
+            self._count("deferred")
+            return
+        if outcome == "bounce":
+            self.ledger.suppress(key, f"hard bounce: {exc.code} {text}"[:300], "smtp")
+        await self.commit.mark(key, "failed", exc.code, text)
+        self._count("failed")
+
+    def _count(self, state: str) -> None:
+        setattr(self.summary, state, getattr(self.summary, state) + 1)
+        if self.progress:
+            self.progress.update(state)
+
+
+def install_signal_handlers(task: asyncio.Task[object]) -> None:
+    """SIGINT and SIGTERM cancel the main task once; the dispatcher then winds down."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, task.cancel)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+            pass
+
+
+__all__ = ["Composer", "Dispatcher", "ProgressHook", "Summary", "install_signal_handlers"]

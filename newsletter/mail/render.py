@@ -1,0 +1,205 @@
+"""Render one variant of an issue: jinja2 → MJML → mjml-python → premailer, and plain text.
+
+Output still holds the per-recipient markers in `PLACEHOLDERS`; `message.personalize` fills them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import textwrap
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import mjml
+import premailer
+from markupsafe import Markup
+
+from ..content.config import Settings
+from ..content.issue import Article, Issue
+from ..content.yamltree import display_path
+from ..errors import TemplateError
+from . import markup
+from .mjmllint import lint
+
+GREETING = "__NL_GREETING__"
+TOPICS = "__NL_TOPICS__"
+UNSUBSCRIBE_URL = "__NL_UNSUBSCRIBE_URL__"
+PREFERENCES_URL = "__NL_PREFERENCES_URL__"
+PLACEHOLDERS = (GREETING, TOPICS, UNSUBSCRIBE_URL, PREFERENCES_URL)
+PLACEHOLDER_RE = re.compile(r"__NL_[A-Z_]+__")
+
+HTML_TEMPLATE = "issue.mjml"
+TEXT_TEMPLATE = "issue.txt"
+_INLINE_STYLE = re.compile(r'<mj-style\b[^>]*\binline\s*=\s*"inline"[^>]*>(.*?)</mj-style>', re.DOTALL | re.IGNORECASE)
+_POSITION = re.compile(r"position (\d+):(\d+)")
+WIDTH = markup.WIDTH
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One variant: the articles (indexes into the issue) and the finished parts."""
+
+    selection: tuple[int, ...]
+    subject: str
+    html: str
+    text: str
+
+
+class Renderer:
+    """Templates compiled and linted once; `render` is then cheap and pure."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dir = settings.templates_dir
+        loader = jinja2.FileSystemLoader(str(self.dir))
+        opts: dict[str, Any] = {"loader": loader, "undefined": jinja2.StrictUndefined,
+                                "keep_trailing_newline": True}
+        self._html_env = jinja2.Environment(autoescape=True, **opts)
+        self._text_env = jinja2.Environment(autoescape=False, trim_blocks=False, **opts)
+        self._html = self._compile(self._html_env, HTML_TEMPLATE)
+        self._text = self._compile(self._text_env, TEXT_TEMPLATE)
+        self._lint()
+
+    # -- setup ---------------------------------------------------------------------------------
+    def _display(self, name: str) -> str:
+        return display_path(self.dir / name)
+
+    def _compile(self, env: jinja2.Environment, name: str) -> jinja2.Template:
+        try:
+            return env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise TemplateError(f"{self._display(name)}:1:1: template not found") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{self._display(name)}:{exc.lineno}:1: {exc.message}") from None
+
+    def _lint(self) -> None:
+        source = (self.dir / HTML_TEMPLATE).read_text(encoding="utf-8")
+        problems = lint(source)
+        if problems:
+            raise TemplateError("\n".join(f"{self._display(HTML_TEMPLATE)}:{line}:{col}: {msg}"
+                                          for line, col, msg in problems))
+
+    # -- rendering -----------------------------------------------------------------------------
+    def render(self, issue: Issue, selection: Sequence[int] | None = None) -> Rendered:
+        sel = tuple(range(len(issue.articles))) if selection is None else tuple(selection)
+        chosen = [issue.articles[i] for i in sel]
+        also = [a.title for i, a in enumerate(issue.articles) if i not in sel]
+        web_url = archive_url(self.settings, issue)
+        base = {"name": self.settings.name, "month_label": issue.month_label,
+                "subject": issue.subject, "web_url": web_url, "also": also,
+                "postal_address": self.settings.postal_address}
+        mjml_src = self._run(self._html, HTML_TEMPLATE, {
+            **base,
+            "preheader": _preheader(issue.intro),
+            "intro_html": Markup(markup.to_html(issue.intro)),
+            "articles": [self._html_article(a) for a in chosen],
+        })
+        html = self._to_html(mjml_src)
+        refs = markup.References()
+        text_articles = [self._text_article(a, refs) for a in chosen]
+        web_ref = refs.number(web_url)
+        text = self._run(self._text, TEXT_TEMPLATE, {
+            **base,
+            "intro": markup.to_text(issue.intro, refs),
+            "articles": text_articles,
+            "also": [textwrap.fill(t, WIDTH, initial_indent="- ", subsequent_indent="  ")
+                     for t in also],
+            "web_ref": web_ref,
+            "references": refs.urls,
+            "postal_wrapped": textwrap.fill(self.settings.postal_address, WIDTH),
+        })
+        return Rendered(sel, issue.subject, html, text)
+
+    def _html_article(self, a: Article) -> dict[str, Any]:
+        labels = self.settings.taxonomy.labels
+        return {"title": a.title, "citation": a.citation, "link": a.link, "link_label": a.link,
+                "topic_labels": [labels[t] for t in a.topics],
+                "summary_html": Markup(markup.to_html(a.summary)),
+                "implications_html": Markup(markup.to_html(a.implications))}
+
+    def _text_article(self, a: Article, refs: markup.References) -> dict[str, Any]:
+        labels = self.settings.taxonomy.labels
+        return {
+            "title_wrapped": textwrap.fill(a.title.upper(), WIDTH),
+            "citation_wrapped": textwrap.fill(a.citation, WIDTH) if a.citation else "",
+            "link": a.link, "link_label": "DOI" if a.doi else "Link",
+            "link_ref": refs.number(a.link) if a.link else 0,
+            "topics_wrapped": textwrap.fill(", ".join(labels[t] for t in a.topics), WIDTH,
+                                            initial_indent=" " * 8)[8:],
+            "summary": markup.to_text(a.summary, refs),
+            "implications": markup.to_text(a.implications, refs),
+        }
+
+    def _run(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
+        try:
+            return template.render(context)
+        except jinja2.TemplateError as exc:
+            line = _template_line(exc, name)
+            raise TemplateError(f"{self._display(name)}:{line}:1: {exc}") from None
+
+    def _to_html(self, mjml_src: str) -> str:
+        inline_css = "\n".join(_INLINE_STYLE.findall(mjml_src))
+        mjml_src = _INLINE_STYLE.sub("", mjml_src)
+        try:
+            html = mjml.mjml2html(mjml_src, disable_comments=True, fonts={})
+        except ValueError as exc:
+            where = ""
+            m = _POSITION.search(str(exc))
+            if m:
+                b = mjml_src.encode()
+                start = int(m.group(1))
+                line = b.count(b"\n", 0, start) + 1
+                where = f" (rendered MJML line {line})"
+            raise TemplateError(f"{self._display(HTML_TEMPLATE)}: MJML error{where}: {exc}") from None
+        left = re.search(r"<(mj-[a-z-]+)", html)
+        if left:
+            raise TemplateError(f"{self._display(HTML_TEMPLATE)}: <{left.group(1)}> was not "
+                                "rendered by MJML (unknown or misplaced element)")
+        return inline_css_faithfully(html, inline_css)
+
+
+def archive_url(settings: Settings, issue: Issue) -> str:
+    return f"{settings.base_url}/archive/{issue.month}"
+
+
+def inline_css_faithfully(html: str, css: str) -> str:
+    """premailer, configured to leave MJML's output intact and only inline `css`.
+
+    Its defaults would drop the lower-case doctype, strip `!important` from the responsive
+    media queries, delete the column classes, rewrite image widths and fetch remote CSS.
+    MJML's own <style> blocks are marked `data-premailer="ignore"` so they are kept verbatim.
+    """
+    if not css.strip():
+        return html
+    marked = html.replace("<style", '<style data-premailer="ignore"')
+    out: str = premailer.Premailer(
+        marked, css_text=css, allow_network=False, keep_style_tags=True, strip_important=False,
+        disable_validation=True, remove_classes=False, disable_basic_attributes=["width", "height"],
+        include_star_selectors=False, exclude_pseudoclasses=True, cssutils_logging_level=logging.CRITICAL,
+        disable_leftover_css=True, cache_css_parsing=True,
+    ).transform()
+    out = out.replace(' data-premailer="ignore"', "")
+    if not out.lstrip().lower().startswith("<!doctype"):
+        out = "<!doctype html>\n" + out
+    return out
+
+
+def _preheader(intro: str, limit: int = 140) -> str:
+    plain = markup.to_plain(intro)
+    if len(plain) <= limit:
+        return plain
+    return plain[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _template_line(exc: BaseException, name: str) -> int:
+    lineno = getattr(exc, "lineno", None)
+    if lineno:
+        return int(lineno)
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(name) and frame.lineno:
+            return frame.lineno
+    return 1
