@@ -68,8 +68,7 @@ def export_yaml(settings: Settings, subs: list[Subscriber], *,
         try:
             sids = ledger.sids_for(((s.key, s.email) for s in subs), create=False)
             prefs = ledger.preferences()
-            suppressed = {k: (r, src, t) for k, r, src, t in
-                          ledger.db.execute("SELECT email_key, reason, source, created FROM suppressions")}
+            suppressed = {k: (r.reason, r.source, r.created) for k, r in ledger.suppression_rows().items()}
         finally:
             ledger.close()
     labels = settings.taxonomy.labels

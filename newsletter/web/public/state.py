@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from typing import TypeVar
 from ...content.config import Settings
 from ...content.subscribers import Subscriber, read_subscribers
 from ...errors import NewsletterError
-from ...store.ledger import Ledger, LedgerError
+from ...store.ledger import Busy, Ledger, LedgerError
 
 log = logging.getLogger("newsletter.serve")
 T = TypeVar("T")
@@ -106,7 +105,7 @@ class State:
     def __init__(self, settings: Settings, subscribers_path: Path) -> None:
         self.settings = settings
         self.ledger = Ledger(settings.state_db)
-        self.ledger.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self.ledger.busy_timeout(BUSY_TIMEOUT_MS)
         self.subscribers = SubscriberCache(subscribers_path, settings)
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
         self._queued: list[tuple[str, str, dict[str, object], asyncio.Future[str | None]]] = []
@@ -123,7 +122,7 @@ class State:
         for attempt in range(RETRIES):
             try:
                 return await loop.run_in_executor(self._db_thread, fn, *args)
-            except (LedgerError, sqlite3.OperationalError) as exc:
+            except (LedgerError, Busy) as exc:
                 if attempt == RETRIES - 1:
                     log.error("state database unavailable after %d attempts: %s", RETRIES, exc)
                     raise Unavailable(str(exc)) from None
@@ -165,39 +164,23 @@ class State:
             return None
         email_key, email = found
         sub = self.subscribers.get(email_key)
-        db = self.ledger.db
         # Single-row reads; Ledger.preferences()/suppressions() would load the whole table.
-        pref = db.execute("SELECT topics FROM preferences WHERE sid=?", (sid,)).fetchone()
+        pref = self.ledger.preference(sid)
         if pref is not None:
-            topics = None if pref[0] is None else frozenset(json.loads(pref[0]))
+            topics = pref.topics
         else:
             topics = sub.topics if sub else None
         if topics is not None:
             topics = frozenset(t for t in topics if t in self.settings.taxonomy.labels)
-        row = db.execute("SELECT reason, source, created FROM suppressions WHERE email_key=?",
-                         (email_key,)).fetchone()
-        supp = Suppression(*row) if row else None
+        row = self.ledger.suppression(email_key)
+        supp = Suppression(row.reason, row.source, row.created) if row else None
         return Person(sid, email_key, sub.email if sub else email, sub.name if sub else "", topics, supp)
 
     def unsubscribe_many(self, items: list[tuple[str, str, dict[str, object]]]) -> list[str | None]:
         """One transaction for a batch of (sid, source, audit detail): each known person is
         suppressed unless already, and an event is logged either way. All or nothing, so a
         retry after a failure is exact."""
-        now = time.time()
-        out: list[str | None] = []
-        with self.ledger.tx() as db:
-            for sid, source, detail in items:
-                row = db.execute("SELECT email_key, email FROM people WHERE sid=?", (sid,)).fetchone()
-                if row is None:
-                    out.append(None)
-                    continue
-                cur = db.execute("INSERT OR IGNORE INTO suppressions (email_key, reason, source, created) "
-                                 "VALUES (?,?,?,?)", (row[0], UNSUBSCRIBED, source, now))
-                event = {**detail, "source": source, "new": cur.rowcount == 1}
-                db.execute("INSERT INTO events (at, sid, kind, detail) VALUES (?,?,?,?)",
-                           (now, sid, "unsubscribe", json.dumps(event, sort_keys=True)))
-                out.append(row[1])
-        return out
+        return self.ledger.unsubscribe_many(items, UNSUBSCRIBED)
 
     def save_topics(self, sid: str, topics: frozenset[str] | None, resubscribe: bool,
                     detail: dict[str, object]) -> None:
@@ -206,9 +189,7 @@ class State:
             found = self.ledger.person(sid)
             if found is not None:
                 # Only an unsubscribe made by the reader is lifted, never a bounce or complaint.
-                with self.ledger.tx() as db:
-                    db.execute("DELETE FROM suppressions WHERE email_key=? AND reason=?",
-                               (found[0], UNSUBSCRIBED))
+                self.ledger.unsuppress(found[0], reason=UNSUBSCRIBED)
         count: object = "all" if topics is None else len(topics)
         self._event(sid, "resubscribe" if resubscribe else "preferences", {**detail, "topics": count})
 
@@ -216,7 +197,7 @@ class State:
         return self.ledger.campaign(issue) is not None
 
     def healthy(self) -> bool:
-        self.ledger.db.execute("SELECT 1 FROM people LIMIT 1").fetchall()
+        self.ledger.ping()
         return True
 
     def _event(self, sid: str, kind: str, detail: dict[str, object]) -> None:

@@ -1,0 +1,144 @@
+"""A campaign (one issue being sent) and its deliveries: one row per recipient and its state.
+
+States: pending → sending → sent | deferred | failed | unknown (and skipped). `sending` is
+committed before DATA and `sent` after the 250, so a crash leaves at most the in-flight
+messages in `sending`, which the next run turns into `unknown` (never re-sent automatically).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .db import Database, LedgerError
+
+
+class State(StrEnum):
+    """A delivery's state (compares equal to its text, which is what the database stores)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+
+STATES = tuple(s.value for s in State)
+
+
+@dataclass(frozen=True, slots=True)  # one per recipient still due: kept small
+class Delivery:
+    email_key: str
+    sid: str
+    email: str
+    variant: str
+    state: str
+    attempts: int
+    code: int | None
+    reply: str | None
+    next_attempt: float
+
+
+_COLUMNS = "email_key, sid, email, variant, state, attempts, code, reply, next_attempt"
+
+
+class Campaigns(Database):
+    def campaign(self, issue: str) -> tuple[str, str] | None:
+        row = self.db.execute("SELECT content_hash, date_header FROM campaigns WHERE issue=?",
+                              (issue,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool) -> str:
+        """Create or resume; returns the Date header fixed at creation. Refuses changed content."""
+        existing = self.campaign(issue)
+        if existing is None:
+            with self.tx() as db:
+                db.execute("INSERT INTO campaigns VALUES (?,?,?,?,NULL)",
+                           (issue, content_hash, date_header, time.time()))
+            return date_header
+        old_hash, old_date = existing
+        if old_hash != content_hash:
+            if not force:
+                raise LedgerError(
+                    f"issue {issue} was already (partly) sent with different content; the issue, "
+                    "templates or configuration changed since. Re-run with --force to send the new "
+                    "content to the remaining recipients")
+            with self.tx() as db:
+                db.execute("UPDATE campaigns SET content_hash=? WHERE issue=?", (content_hash, issue))
+        return old_date
+
+    def finish(self, issue: str) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE campaigns SET finished=? WHERE issue=?", (time.time(), issue))
+
+    def add_recipients(self, issue: str, rows: Iterable[tuple[str, str, str, str, str, str]]) -> None:
+        """(email_key, sid, email, variant, state, reason) with state 'pending' or 'skipped'.
+
+        New rows are inserted; rows not yet attempted follow the current list, preferences and
+        suppressions; anything sent, failed, unknown or deferred keeps its state.
+        """
+        now = time.time()
+        with self.tx() as db:
+            db.executemany(
+                "INSERT INTO deliveries (issue, email_key, sid, email, variant, state, reply, updated) "
+                "VALUES (?,?,?,?,?,?,NULLIF(?, ''),?) ON CONFLICT(issue, email_key) DO UPDATE SET "
+                "variant=excluded.variant, state=excluded.state, reply=excluded.reply "
+                "WHERE deliveries.state IN ('pending','skipped') OR "
+                "(deliveries.state='deferred' AND excluded.state='skipped')",
+                ((issue, k, s, e, v, st, why, now) for k, s, e, v, st, why in rows))
+
+    def recover_interrupted(self, issue: str) -> int:
+        """Rows left in `sending` by a crash: the server may have the message → unknown."""
+        with self.tx() as db:
+            cur = db.execute("UPDATE deliveries SET state='unknown', reply=COALESCE(reply, "
+                             "'interrupted while sending; may have been delivered'), updated=? "
+                             "WHERE issue=? AND state='sending'", (time.time(), issue))
+            return cur.rowcount
+
+    def due(self, issue: str, *, resend_unknown: bool, now: float | None = None) -> list[Delivery]:
+        return list(self.iter_due(issue, resend_unknown=resend_unknown, now=now))
+
+    def iter_due(self, issue: str, *, resend_unknown: bool, now: float | None = None) -> Iterator[Delivery]:
+        """`due` one row at a time, so a caller can keep only what it needs of a long list."""
+        now = time.time() if now is None else now
+        states = ("pending", "deferred", "unknown") if resend_unknown else ("pending", "deferred")
+        q = (f"SELECT {_COLUMNS} FROM deliveries WHERE issue=? AND state IN ({','.join('?' * len(states))}) "
+             f"ORDER BY rowid")
+        for row in self.db.execute(q, (issue, *states)):
+            if row[8] <= now or row[4] == "pending":
+                yield Delivery(*row)
+
+    def next_retry(self, issue: str) -> float | None:
+        row = self.db.execute("SELECT MIN(next_attempt) FROM deliveries WHERE issue=? AND "
+                              "state='deferred'", (issue,)).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def mark_many(self, issue: str, updates: list[tuple[str, str, int | None, str | None, float, bool]]) -> None:
+        """(email_key, state, code, reply, next_attempt, count_attempt) in one transaction."""
+        now = time.time()
+        with self.tx() as db:
+            db.executemany(
+                "UPDATE deliveries SET state=?, code=COALESCE(?, code), reply=COALESCE(?, reply), "
+                "next_attempt=?, attempts=attempts+?, updated=? WHERE issue=? AND email_key=?",
+                [(st, code, reply, nxt, 1 if count else 0, now, issue, key)
+                 for key, st, code, reply, nxt, count in updates])
+
+    def mark_skipped(self, issue: str, keys: list[str], reason: str) -> None:
+        self.mark_many(issue, [(k, "skipped", None, reason, 0, False) for k in keys])
+
+    def counts(self, issue: str) -> dict[str, int]:
+        out = dict.fromkeys(STATES, 0)
+        for state, n in self.db.execute("SELECT state, COUNT(*) FROM deliveries WHERE issue=? "
+                                        "GROUP BY state", (issue,)):
+            out[state] = n
+        return out
+
+    def rows(self, issue: str, states: Iterable[str]) -> list[Delivery]:
+        st = list(states)
+        q = (f"SELECT {_COLUMNS} FROM deliveries WHERE issue=? AND state IN ({','.join('?' * len(st))}) "
+             f"ORDER BY rowid")
+        return [Delivery(*row) for row in self.db.execute(q, (issue, *st))]

@@ -1,0 +1,161 @@
+"""The state database itself: opening it (WAL, durability level), transactions, fsync control.
+
+`Database` is the base of the ledger's facades; nothing outside `store/` sees a connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Self
+
+from ..errors import NewsletterError
+
+Busy = sqlite3.OperationalError  # raised by a read while another process holds the lock: retry
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS people (
+    sid TEXT PRIMARY KEY,
+    email_key TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaigns (
+    issue TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    date_header TEXT NOT NULL,
+    created REAL NOT NULL,
+    finished REAL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    issue TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    email TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending','sending','sent','deferred','failed','unknown','skipped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    code INTEGER,
+    reply TEXT,
+    next_attempt REAL NOT NULL DEFAULT 0,
+    updated REAL NOT NULL,
+    PRIMARY KEY (issue, email_key)
+);
+CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (issue, state);
+CREATE TABLE IF NOT EXISTS suppressions (
+    email_key TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS preferences (
+    sid TEXT PRIMARY KEY REFERENCES people(sid),
+    topics TEXT,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    at REAL NOT NULL,
+    sid TEXT,
+    kind TEXT NOT NULL,
+    detail TEXT
+);
+"""
+
+
+class LedgerError(NewsletterError):
+    exit_code = 6
+
+
+def new_sid() -> str:
+    """A subscriber's random id in the state database (it reveals nothing about the address):
+    72 random bits, 12 URL-safe characters; tokens sign it."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
+
+
+class Database:
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        self.synchronous = synchronous
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous}")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
+        try:
+            os.chmod(path, 0o600)
+        except OSError:
+            pass
+
+    @classmethod
+    def read_only(cls, path: Path) -> Self:
+        """Open an existing database without writing anything (for --dry-run and status)."""
+        self = cls.__new__(cls)
+        self.path = path
+        try:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
+        return self
+
+    def close(self) -> None:
+        self.db.close()
+
+    def busy_timeout(self, ms: int) -> None:
+        """How long a statement waits for another writer's lock before raising `Busy`."""
+        self.db.execute(f"PRAGMA busy_timeout={int(ms)}")
+
+    def ping(self) -> None:
+        """A trivial read: raises if the database cannot be read."""
+        self.db.execute("SELECT 1 FROM people LIMIT 1").fetchall()
+
+    @contextmanager
+    def without_fsync(self) -> Iterator[None]:
+        """Commits made inside do not wait for the disk (WAL, synchronous=NORMAL): they survive
+        a crash of this process at once, and a crash of the machine after the next ordinary
+        commit or `sync()`, which write the same log to disk."""
+        if self.synchronous.upper() not in ("FULL", "EXTRA", "2", "3"):
+            yield
+            return
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA synchronous={self.synchronous}")
+
+    def sync(self) -> None:
+        """Put everything committed so far on disk (an fsync of the write-ahead log)."""
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:  # no log: every commit is already in the database file
+            return
+        except OSError as exc:
+            raise LedgerError(f"{self.path}: cannot record state: {exc.strerror or exc}") from None
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            raise LedgerError(f"{self.path}: cannot record state: {exc.strerror or exc}") from None
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot record state: {exc}") from None
