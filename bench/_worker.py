@@ -27,7 +27,7 @@ def plain_factory(port: int):  # type: ignore[no-untyped-def]
     """SMTPTransport talking plaintext to the local sink, as tests/test_transport.py `_plain`
     does: the configuration schema itself only accepts starttls or tls."""
     from newsletter.content.config import SMTPSettings
-    from newsletter.delivery.transports.base import SMTPTransport
+    from newsletter.delivery.transports import SMTPTransport
 
     def make() -> SMTPTransport:
         t = SMTPTransport(SMTPSettings("127.0.0.1", port, "starttls", None, timeout=60, data_timeout=120), None)

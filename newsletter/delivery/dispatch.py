@@ -21,12 +21,12 @@ from ..errors import FatalSMTPError, Interrupted, NewsletterError, TransientErro
 from ..mail.compose import Composer
 from ..mail.message import CompiledVariant
 from ..store.ledger import Delivery, Ledger, LedgerError
+from .groupcommit import GroupCommit
 from .plan import Entry, Plan
-from .transports.base import SendError, Transport, classify
+from .policy import Outcome, classify
+from .transports.base import ErrorKind, SendError, Transport
 
 GRACE_SECONDS = 10.0
-COMMIT_WAIT_MIN = 0.0005  # seconds a mark may wait for others before its transaction is written
-COMMIT_WAIT_MAX = 0.002
 
 
 @dataclass
@@ -55,96 +55,6 @@ class ProgressHook(Protocol):
     def update(self, state: str) -> None: ...
 
     def finish(self) -> None: ...
-
-
-class _Committer:
-    """Group commit across connections: a mark's future resolves once its row is committed.
-
-    A commit costs an fsync (synchronous=FULL), so marks wait briefly for one another: the
-    transaction is written as soon as every running connection has a mark waiting, or once the
-    oldest mark has waited about as long as a commit takes, whichever comes first. A
-    connection that has nothing to mark soon (a slow server, a rate limit) thus delays the
-    others by about one commit at most.
-
-    A transaction of nothing but `sent` marks is committed without its own fsync: it survives
-    a crash of this process as it is, and the next transaction (every `sending` mark is fully
-    durable before its DATA) or the end of the run puts it on disk. Only a crash of the whole
-    machine in between could lose it, and then the row is still `sending`, which the next run
-    turns into `unknown`, never into a second copy.
-    """
-
-    def __init__(self, ledger: Ledger, issue: str) -> None:
-        self.ledger, self.issue = ledger, issue
-        self.pending: list[tuple[str, str, int | None, str | None, float, bool]] = []
-        self.waiters: list[asyncio.Future[None]] = []
-        self.scheduled = False
-        self.timer: asyncio.TimerHandle | None = None
-        self.members = 1  # connections that may still mark; kept up to date by the dispatcher
-        self.cost = COMMIT_WAIT_MIN  # how long a commit takes (moving average), in seconds
-        self.unsynced = False  # a commit made without fsync is not on disk yet
-
-    def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
-             next_attempt: float = 0.0, count: bool = False) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self.pending.append((key, state, code, reply, next_attempt, count))
-        self.waiters.append(fut)
-        if len(self.pending) >= self.members:
-            self._soon(loop)
-        elif self.timer is None and not self.scheduled:
-            wait = min(COMMIT_WAIT_MAX, max(COMMIT_WAIT_MIN, 2 * self.cost))
-            self.timer = loop.call_later(wait, self._flush)
-        return fut
-
-    def leave(self) -> None:
-        """A connection is done: the others no longer wait for its marks."""
-        self.members = max(1, self.members - 1)
-        if self.pending and len(self.pending) >= self.members:
-            self._soon(asyncio.get_running_loop())
-
-    def _soon(self, loop: asyncio.AbstractEventLoop) -> None:
-        if not self.scheduled:  # at the end of this loop turn, with whatever else it marks
-            self.scheduled = True
-            loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        self.scheduled = False
-        if not self.pending:
-            return
-        batch, waiters = self.pending, self.waiters
-        self.pending, self.waiters = [], []
-        started = time.perf_counter()
-        light = all(m[1] == "sent" for m in batch)
-        try:
-            if light:
-                with self.ledger.without_fsync():
-                    self.ledger.mark_many(self.issue, batch)
-            else:
-                self.ledger.mark_many(self.issue, batch)
-        except LedgerError as exc:
-            for w in waiters:
-                if not w.done():
-                    w.set_exception(exc)
-            return
-        if light:
-            self.unsynced = True
-        else:  # the fsync of this commit also wrote every earlier one
-            self.unsynced = False
-            self.cost = 0.8 * self.cost + 0.2 * (time.perf_counter() - started)
-        for w in waiters:
-            if not w.done():
-                w.set_result(None)
-
-    def close(self) -> None:
-        """Write whatever is still waiting (marks made while the run was being interrupted) and
-        put it all on disk."""
-        self._flush()
-        if self.unsynced:
-            self.ledger.sync()
-            self.unsynced = False
 
 
 class _Pacer:
@@ -177,7 +87,7 @@ class Dispatcher:
         self.entries = {e.key: e for e in plan.entries}
         self.queue: deque[Delivery] = deque()
         self.summary = Summary()
-        self.commit = _Committer(ledger, self.issue)
+        self.commit = GroupCommit(ledger, self.issue)
         self.pacer = _Pacer(settings.rate_per_second, settings.rate_per_hour)
         self.stopping = ""
         self.error: NewsletterError | None = None
@@ -260,13 +170,13 @@ class Dispatcher:
     async def _refused(self, item: Delivery, entry: Entry, exc: SendError) -> None:
         key, text = item.email_key, exc.text[:500]
         retry = self.settings.retry
-        if exc.kind == "fatal":
+        if exc.kind == ErrorKind.FATAL:
             await self.commit.mark(key, "pending", exc.code, text)
             self.error = self.error or FatalSMTPError(f"stopped: {exc}. Nobody was marked failed; fix the "
                                                       "configuration and run `newsletter send` again")
             self.stop("fatal")
             return
-        if exc.kind == "connection":
+        if exc.kind == ErrorKind.CONNECTION:
             await self.commit.mark(key, "pending", exc.code, text)
             self.queue.appendleft(item)
             self.conn_failures += 1
@@ -279,18 +189,18 @@ class Dispatcher:
             delay = retry.backoff_seconds * 2 ** (self.conn_failures - 1)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             return
-        if exc.kind == "ambiguous":
+        if exc.kind == ErrorKind.AMBIGUOUS:
             await self.commit.mark(key, "unknown", exc.code, text)
             self._count("unknown")
             return
         outcome = classify(exc)
-        if outcome == "too_large":
+        if outcome == Outcome.TOO_LARGE:
             await self.commit.mark(key, "pending", exc.code, text)
             self.error = self.error or NewsletterError(f"stopped: the server refuses the message as too "
                                                        f"large ({exc}); shorten the issue")
             self.stop("too large")
             return
-        if outcome == "policy":
+        if outcome == Outcome.POLICY:
             self.summary.policy += 1
             if self.summary.policy >= retry.breaker_threshold:
                 self.error = self.error or TransientError(
@@ -299,12 +209,12 @@ class Dispatcher:
                     "addresses; nobody was suppressed. Fix it and run `newsletter send` again")
                 self.stop("circuit breaker")
         attempts = item.attempts + 1
-        if outcome in ("deferred", "policy") and attempts < retry.max_attempts:
+        if outcome in (Outcome.DEFERRED, Outcome.POLICY) and attempts < retry.max_attempts:
             wait = min(retry.max_defer_seconds, retry.defer_seconds * 2 ** (attempts - 1))
             await self.commit.mark(key, "deferred", exc.code, text, time.time() + wait)
             self._count("deferred")
             return
-        if outcome == "bounce":
+        if outcome == Outcome.BOUNCE:
             self.ledger.suppress(key, f"hard bounce: {exc.code} {text}"[:300], "smtp")
         await self.commit.mark(key, "failed", exc.code, text)
         self._count("failed")

@@ -397,7 +397,7 @@ def test_status_lists_counts_and_problem_recipients(project, smtp) -> None:  # t
 
 
 def test_memory_transport_gets_each_reader_their_articles(project) -> None:  # type: ignore[no-untyped-def]
-    from newsletter.delivery.transports.base import MemoryTransport
+    from newsletter.delivery.transports import MemoryTransport
 
     t = MemoryTransport()
     (project / "subscribers.yaml").write_text(

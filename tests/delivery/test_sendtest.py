@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.content.subscribers import load_subscribers
 from newsletter.delivery.sendtest import send_test
-from newsletter.delivery.transports.base import MemoryTransport
+from newsletter.delivery.transports import MemoryTransport
 from newsletter.errors import NewsletterError
 
 from ..conftest import add_config

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.content.config import SMTPSettings
-from newsletter.delivery.transports.base import MaildirTransport, SendError, SMTPTransport, classify
+from newsletter.delivery.policy import classify
+from newsletter.delivery.transports import MaildirTransport, SendError, SMTPTransport
 
 from ..smtp_servers import FaultServer, Scripted, start_aiosmtpd
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from newsletter.content.config import load_settings
-from newsletter.delivery.transports import transport_factory
-from newsletter.delivery.transports.base import MaildirTransport, SMTPTransport
+from newsletter.delivery.transports import MaildirTransport, SMTPTransport, transport_factory
 from newsletter.errors import NewsletterError
 
 from ..conftest import add_config

@@ -1,4 +1,5 @@
-"""Choose the transport from the configuration: SMTP when configured, else the Maildir outbox."""
+"""Transports (one module each, as Django's mail backends): the interface in `base`, then `smtp`,
+`maildir` and `memory`; here the factory that picks one from the configuration."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from collections.abc import Callable
 
 from ...content.config import Settings
 from ...errors import NewsletterError
-from .base import MaildirTransport, SMTPTransport, Transport
+from .base import ErrorKind, Reply, SendError, Transport
+from .maildir import MaildirTransport
+from .memory import MemoryTransport
+from .smtp import SMTPTransport
 
 
 def transport_factory(settings: Settings) -> Callable[[], Transport]:
@@ -27,3 +31,7 @@ def transport_factory(settings: Settings) -> Callable[[], Transport]:
 def describe(settings: Settings) -> str:
     s = settings.smtp
     return f"SMTP {s.host}:{s.port} ({s.security})" if s else f"Maildir outbox {settings.outbox}"
+
+
+__all__ = ["ErrorKind", "MaildirTransport", "MemoryTransport", "Reply", "SMTPTransport", "SendError", "Transport",
+           "describe", "transport_factory"]

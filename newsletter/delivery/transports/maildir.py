@@ -1,0 +1,37 @@
+"""The embedded default transport: a local Maildir any mail client can open."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+from .base import ErrorKind, Reply, SendError
+
+
+class MaildirTransport:
+    """The embedded default: every message lands in a local Maildir any mail client can open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.description = f"Maildir outbox {path}"
+        self._box: mailbox.Maildir | None = None
+
+    async def open(self) -> None:
+        try:
+            self._box = mailbox.Maildir(self.path, create=True)
+        except OSError as exc:
+            raise SendError(ErrorKind.FATAL, None, f"cannot open the outbox {self.path}: {exc.strerror}") from None
+
+    async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False) -> Reply:
+        if self._box is None:
+            await self.open()
+        assert self._box is not None
+        msg = mailbox.MaildirMessage(b"Return-Path: <" + sender.encode() + b">\r\n" + data)
+        try:
+            key = self._box.add(msg)
+        except OSError as exc:
+            raise SendError(ErrorKind.FATAL, None, f"cannot write to the outbox {self.path}: {exc.strerror}") from None
+        return Reply(250, f"stored as {key}")
+
+    async def close(self) -> None:
+        self._box = None

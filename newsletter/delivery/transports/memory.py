@@ -1,0 +1,28 @@
+"""A transport that keeps what it is given, in memory (for tests and benchmarks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .base import Reply, SendError
+
+
+@dataclass
+class MemoryTransport:
+    """For tests: keeps (sender, recipient, bytes); `fail` maps an address to a SendError."""
+
+    sent: list[tuple[str, str, bytes]] = field(default_factory=list)
+    fail: dict[str, SendError] = field(default_factory=dict)
+    description: str = "memory"
+
+    async def open(self) -> None:
+        return None
+
+    async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False) -> Reply:
+        if recipient in self.fail:
+            raise self.fail[recipient]
+        self.sent.append((sender, recipient, data))
+        return Reply(250, "ok")
+
+    async def close(self) -> None:
+        return None
