@@ -26,7 +26,7 @@ def default_subscribers(root: Path) -> Path:
 
 
 def parse_topics(value: str, taxonomy: object) -> frozenset[str]:
-    from ..content.config import Taxonomy
+    from ..content.taxonomy import Taxonomy
 
     assert isinstance(taxonomy, Taxonomy)
     out: set[str] = set()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.content.config import Taxonomy, load_settings
+from newsletter.content.config import load_settings
+from newsletter.content.taxonomy import Taxonomy
 from newsletter.errors import InputError
 
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,12 +30,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...content.config import Settings
 from ...mail.compose import SAMPLE_SID, Composer
 from .archive import Archive
-from .pages import PAGE_CSP, mask_email, render
+from .middleware import SecurityHeaders
+from .pages import mask_email, render
 from .state import Person, State, Unavailable
 
 log = logging.getLogger("newsletter.serve")
@@ -46,7 +44,6 @@ MAX_BODY = 64 * 1024
 # Unsigned ways of naming a subscriber that must never be honoured.
 IDENTITY_PARAMS = frozenset({"email", "e", "mail", "address", "addr", "sid", "id", "uid", "user",
                              "subscriber", "recipient"})
-_TOKEN_IN_PATH = re.compile(r"/([up])/[^/?]+")
 
 
 def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Composer | None = None,
@@ -76,7 +73,7 @@ def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Co
                     exception_handlers={HTTPException: pages.http_error, Unavailable: pages.unavailable})
     app.router.redirect_slashes = False  # RFC 8058: never answer the POST with a redirect
     app.state.newsletter = state
-    app.add_middleware(_Headers)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -275,34 +272,3 @@ class _Pages:
         titles = {404: "Not found", 405: "Not allowed", 413: "Too large"}
         return self.message(titles.get(exc.status_code, "Request not accepted"),
                             "This address does not accept that request.", status=exc.status_code)
-
-
-class _Headers:
-    """Security headers on every response and an access log that never contains a token."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start, status = time.perf_counter(), 0
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                have = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(b"cache-control", b"no-store"), (b"content-security-policy", PAGE_CSP.encode()),
-                         (b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff"),
-                         (b"x-frame-options", b"DENY"), (b"x-robots-tag", b"noindex")]
-                message["headers"] = [*message.get("headers", []), *[h for h in extra if h[0] not in have]]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            path = _TOKEN_IN_PATH.sub(lambda m: f"/{m.group(1)}/[token]", scope.get("path", ""))
-            log.info("%s %s %d %.1fms", scope.get("method"), path, status,
-                     (time.perf_counter() - start) * 1000)
