@@ -160,3 +160,25 @@ def test_no_private_imports_across_subpackages(path: Path) -> None:
     bad = [f"{i.module}:{i.line} imports {i.target}" for i in imports_of(path)
            if i.target.split(".")[0] != mine and i.target.rsplit(".", 1)[-1].startswith("_")]
     assert bad == []
+
+
+@pytest.mark.parametrize("package", ["content", "store", "mail", "delivery", "cli", "web.pages",
+                                     "delivery.transports"])
+def test_public_surface_is_importable(package: str) -> None:
+    """What each subpackage names as its public surface exists (as httpx tests its exports)."""
+    import importlib
+
+    mod = importlib.import_module(f"newsletter.{package}")
+    names = getattr(mod, "__all__", None)
+    assert names, f"newsletter.{package} names no public surface"
+    assert [n for n in names if not hasattr(mod, n)] == []
+
+
+def test_public_server_does_not_load_the_preview() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, newsletter.web.public.app; "
+            "print(sorted(m for m in sys.modules if m.startswith('newsletter.web.preview')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

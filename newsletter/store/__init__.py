@@ -1,2 +1,6 @@
-"""store: the only place with SQL: the ledger (campaigns, deliveries, suppressions, preferences) in
-SQLite. Imports only `newsletter.errors` and `newsletter.content`."""
+"""store: the only place with SQL: the ledger (people, suppressions, preferences; campaigns and
+their deliveries) in SQLite. Imports only `newsletter.errors` and `newsletter.content`."""
+
+from .ledger import STATES, Busy, Delivery, Ledger, LedgerError, State, new_sid
+
+__all__ = ["STATES", "Busy", "Delivery", "Ledger", "LedgerError", "State", "new_sid"]
