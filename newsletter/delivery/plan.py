@@ -48,7 +48,11 @@ class TopicBits:
 
 @dataclass(frozen=True, slots=True)  # one per subscriber of a list that may be long: kept small
 class Entry:
-    """One subscriber of this send: who, their id, the articles they get ('' = skipped)."""
+    """One subscriber of this send: who, their id, the articles they get ('' = skipped).
+
+    Words on the send path: a `Plan` has one `Entry` per subscriber; the ledger keeps one
+    `Delivery` row per entry and issue (its state); `Recipient` is what an entry gives the
+    message builder."""
 
     key: str
     email: str

@@ -72,7 +72,7 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
             plan = prepare(composer, issue_path, subscribers, ledger)
             date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force)
             recovered = ledger.recover_interrupted(issue.month)
-            ledger.add_recipients(issue.month, (
+            ledger.add_deliveries(issue.month, (
                 (e.key, e.sid, e.email, e.variant,
                  "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries))
             skipped = sum(1 for e in plan.entries if e.skip_reason)

@@ -75,7 +75,7 @@ class Campaigns(Database):
         with self.tx() as db:
             db.execute("UPDATE campaigns SET finished=? WHERE issue=?", (time.time(), issue))
 
-    def add_recipients(self, issue: str, rows: Iterable[tuple[str, str, str, str, str, str]]) -> None:
+    def add_deliveries(self, issue: str, rows: Iterable[tuple[str, str, str, str, str, str]]) -> None:
         """(email_key, sid, email, variant, state, reason) with state 'pending' or 'skipped'.
 
         New rows are inserted; rows not yet attempted follow the current list, preferences and

@@ -17,7 +17,7 @@ def ledger(tmp_path: Path) -> Ledger:
 
 def _add(ledger: Ledger, *keys: str, state: str = "pending") -> None:
     sids = ledger.sids_for((k, k) for k in keys)
-    ledger.add_recipients("2020-10", [(k, sids[k], k, "0", state, "") for k in keys])
+    ledger.add_deliveries("2020-10", [(k, sids[k], k, "0", state, "") for k in keys])
 
 
 def test_wal_and_private_file(ledger: Ledger) -> None:
