@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+SITE = REPO / "tests" / "fixtures" / "site"  # the frozen example site, not the author's files
 PYTHON = sys.executable
 KEYS = "t1:test-secret-key-0123456789abcdef"
 ISSUE = "issues/2020-10.yaml"
@@ -36,18 +37,19 @@ def env() -> dict[str, str]:
 
 
 def make_project(where: Path) -> Path:
-    """A copy of the project's config, templates and issues (as tests/conftest.py does)."""
+    """A site with the frozen example config and issues and the project's templates (as
+    tests/conftest.py does), so the author's own files never change a benchmark."""
     where.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "newsletter.yaml", where / "newsletter.yaml")
-    for d in ("templates", "issues"):
-        shutil.copytree(REPO / d, where / d)
+    shutil.copy(SITE / "newsletter.yaml", where / "newsletter.yaml")
+    shutil.copytree(SITE / "issues", where / "issues")
+    shutil.copytree(REPO / "templates", where / "templates")
     return where
 
 
 def taxonomy_slugs() -> list[str]:
     import yaml
 
-    cfg = yaml.safe_load((REPO / "newsletter.yaml").read_text(encoding="utf-8"))
+    cfg = yaml.safe_load((SITE / "newsletter.yaml").read_text(encoding="utf-8"))
     return list(cfg["topics"])
 
 
@@ -56,7 +58,7 @@ def write_subscribers(path: Path, n: int, seed: int = 7) -> Path:
     topic, the rest 1-8 topics (by slug or by label); names partly non-ASCII."""
     import yaml
 
-    cfg = yaml.safe_load((REPO / "newsletter.yaml").read_text(encoding="utf-8"))
+    cfg = yaml.safe_load((SITE / "newsletter.yaml").read_text(encoding="utf-8"))
     labels: dict[str, str] = cfg["topics"]
     slugs = list(labels)
     rnd = random.Random(seed)

@@ -44,10 +44,9 @@ WATCH = """(marker) => {
 
 
 def copy_project(dest: Path) -> None:
-    for name in ("newsletter.yaml", "subscribers.example.yaml"):
-        shutil.copy(REPO / name, dest / name)
-    for name in ("templates", "issues"):
-        shutil.copytree(REPO / name, dest / name)
+    """The frozen example site (tests/fixtures/site) plus the project's templates."""
+    shutil.copytree(REPO / "tests" / "fixtures" / "site", dest, dirs_exist_ok=True)
+    shutil.copytree(REPO / "templates", dest / "templates")
 
 
 def save(path: Path, text: str, in_place: bool) -> None:

@@ -38,9 +38,10 @@ def setup(workdir: Path, n: int) -> list[str]:
     from newsletter.mail.tokens import load_keys
     from newsletter.store.ledger import Ledger
 
-    shutil.copy(REPO / "newsletter.yaml", workdir / "newsletter.yaml")
-    for d in ("templates", "issues"):
-        shutil.copytree(REPO / d, workdir / d)
+    site = REPO / "tests" / "fixtures" / "site"  # the frozen example site, not the author's files
+    shutil.copy(site / "newsletter.yaml", workdir / "newsletter.yaml")
+    shutil.copytree(site / "issues", workdir / "issues")
+    shutil.copytree(REPO / "templates", workdir / "templates")
     lines = [f"- email: reader{i:06d}@example.org\n  topics: [depression]\n" for i in range(n)]
     (workdir / "subscribers.yaml").write_text("".join(lines))
     settings = load_settings(workdir)

@@ -1,23 +1,38 @@
-"""Shared fixtures: a throw-away copy of the project (config, templates, example issues)."""
+"""Shared fixtures: a throw-away site (config, templates, example issues) in a temporary folder.
+
+The site comes from `tests/fixtures/site/` (a frozen copy of the examples) plus the project's
+templates, never from the author's own `issues/`, `newsletter.yaml` or subscriber files: what the
+author writes next month must not change a test result.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+SITE = Path(__file__).resolve().parent / "fixtures" / "site"
 TEST_KEYS = "t1:test-secret-key-0123456789abcdef"
+
+
+def make_site(where: Path) -> Path:
+    """Lay a test site into `where`: tests/fixtures/site/* and the project's templates/."""
+    where.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SITE, where, dirs_exist_ok=True)
+    shutil.copytree(REPO / "templates", where / "templates")
+    return where
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project in tmp_path, which is also the working directory."""
-    for name in ("newsletter.yaml", "subscribers.example.yaml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    shutil.copytree(REPO / "templates", tmp_path / "templates")
-    shutil.copytree(REPO / "issues", tmp_path / "issues")
+    """A site in tmp_path (fixture config, issues and list; the project's templates), which is
+    also the working directory."""
+    make_site(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSLETTER_TOKEN_KEYS", TEST_KEYS)
     return tmp_path
@@ -65,3 +80,30 @@ def tls_ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     return server_ctx, ca_file
+
+
+# -- hermeticity: no test opens the author's own content or output -------------------------------
+_AUTHOR_FILES = tuple(str(REPO / name) for name in ("issues", "newsletter.yaml", "outbox", "state"))
+_touched: list[str] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and args and isinstance(args[0], str | Path):
+        path = os.path.abspath(os.fspath(args[0]))
+        if path.startswith(_AUTHOR_FILES) or (
+                os.path.dirname(path) == str(REPO) and os.path.basename(path).startswith("subscribers")):
+            _touched.append(path)
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic() -> Iterator[None]:
+    """Fail any test that opened the author's issues/, newsletter.yaml, subscriber files, outbox/
+    or state/ (an audit hook sees every open() in this process; subprocesses run in the test's
+    own site)."""
+    _touched.clear()
+    yield
+    touched, _touched[:] = sorted(set(_touched)), []
+    assert not touched, f"test opened the author's files: {touched}"

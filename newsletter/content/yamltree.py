@@ -36,6 +36,7 @@ _SCALAR_KINDS = {
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
 MAX_DEPTH = 32
+_NESTING_LIMIT = re.compile(r"nesting depth|nest(ing)? level", re.IGNORECASE)  # libyaml's own limit
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -155,6 +156,9 @@ class Reader:
         except yaml.MarkedYAMLError as exc:
             text = source.decode("utf-8") if isinstance(source, bytes) else source
             mark, ctx = exc.problem_mark or exc.context_mark, exc.context_mark
+            if mark and _NESTING_LIMIT.search(exc.problem or ""):
+                self._too_deep(text, mark.index, mark.line + 1, mark.column + 1)
+                return None
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             what = exc.problem or exc.context or "invalid YAML"
             if mark and text[mark.index:mark.index + 1] == "\t":
@@ -163,9 +167,34 @@ class Reader:
                 # e.g. where the unclosed bracket or quote started
                 what += f" ({exc.context} started on line {ctx.line + 1}, column {ctx.column + 1})"
             self.problem(line, col, "", f"YAML syntax error: {what}")
-        except yaml.YAMLError as exc:
-            self.problem(1, 1, "", f"YAML error: {exc}")
+        except yaml.reader.ReaderError as exc:
+            text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+            line, col = _line_col(text, exc.position)
+            self.problem(line, col, "", f"character U+{exc.character:04X} is not allowed in YAML"
+                         if isinstance(exc.character, int) else "unreadable character in YAML")
+        except yaml.YAMLError as exc:  # never PyYAML's own multi-line text
+            self.problem(1, 1, "", f"YAML could not be read ({type(exc).__name__})")
         return None
+
+    def _too_deep(self, text: str, index: int, line: int, col: int) -> None:
+        """Report excessive nesting at the level where MAX_DEPTH is passed.
+
+        libyaml (PyYAML >= 6.0.4) has a nesting limit of its own (1,000 levels) in its scanner,
+        which reads ahead of the events while a flow collection may still turn out to be a key:
+        its error can come before our check in `_build` has seen level MAX_DEPTH + 1. The text
+        before libyaml's mark is within its limit, so building that prefix meets our check at
+        the right place; the mark itself is the fallback.
+        """
+        probe = Reader(self.path)
+        try:
+            probe._build(text[:index], None)
+        except yaml.YAMLError:
+            pass  # the prefix ends mid-document; only a depth problem before that end matters
+        deep = [p for p in probe.errors if p.message.startswith("document nested too deeply")]
+        if deep:
+            self.problem(deep[0].line, deep[0].col, "", deep[0].message)
+        else:
+            self.problem(line, col, "", f"document nested too deeply (over {MAX_DEPTH} levels)")
 
     def _build(self, source: str | bytes, on_item: Callable[[YNode], None] | None) -> YNode | None:
         root: YNode | None = None
@@ -319,3 +348,10 @@ def text_of(node: YNode) -> str:
 
 def _short(tag: str | None) -> str:
     return str(tag).replace("tag:yaml.org,2002:", "!!")
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a character offset into `text`."""
+    index = max(0, min(index, len(text)))
+    start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - start + 1

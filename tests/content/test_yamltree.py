@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.content import yamltree
 from newsletter.content.yamltree import MAX_DEPTH, Reader, YNode
@@ -241,10 +246,18 @@ def test_nesting_limit_boundary() -> None:
 
 
 def test_builder_does_not_recurse(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Even without the depth limit, nesting far past Python's recursion limit is built."""
+    """Even without the depth limit, nesting far past the recursion limit allowed here is built.
+
+    libyaml in PyYAML >= 6.0.4 stops at 1,000 levels itself, so the depth stays below that and
+    the recursion limit is lowered instead: a recursive builder would fail, ours must not."""
     monkeypatch.setattr(yamltree, "MAX_DEPTH", 10**9)
-    depth = 5_000
-    node, problems = parse("[" * depth + "x" + "]" * depth)
+    depth = 900
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 150)
+    try:
+        node, problems = parse("[" * depth + "x" + "]" * depth)
+    finally:
+        sys.setrecursionlimit(limit)
     assert problems == []
     for _ in range(depth):
         assert node is not None and node.kind == "seq" and isinstance(node.value, list)
@@ -360,3 +373,46 @@ def test_no_unsafe_yaml_loading_in_the_package() -> None:
             for f in files for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
             if UNSAFE.search(line)]
     assert hits == []
+
+
+# --- nesting: our message at our level, whatever PyYAML 6.x's libyaml limits ----------------
+
+_SHAPES = [  # (text with n levels, line:col where level MAX_DEPTH + 1 starts)
+    (lambda n: "[" * n, "1:33"),
+    (lambda n: "{a: " * n, "1:129"),
+    (lambda n: "root:\n  list: " + "[" * n + "x" + "]" * n + "\n", "2:39"),
+    (lambda n: "- " * n + "x\n", "1:65"),
+    (lambda n: "[{k: " * n, "1:81"),
+    (lambda n: "k: " + "[" * n + "\n", "1:35"),
+]
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 999, 1_000, 1_001, 5_000, 100_000])
+@pytest.mark.parametrize("shape, where", _SHAPES)
+def test_any_deep_document_gets_our_located_message(shape, where: str, depth: int) -> None:  # type: ignore[no-untyped-def]
+    assert refused(shape(depth)) == [f"f.yaml:{where}: document nested too deeply (over {MAX_DEPTH} levels)"]
+
+
+@pytest.mark.skipif(getattr(getattr(yaml, "_yaml", None), "_get_max_nest_level", lambda: -1)() == -1,
+                    reason="this libyaml has no nesting limit of its own")
+@pytest.mark.parametrize("libyaml_limit", [MAX_DEPTH + 1, MAX_DEPTH + 8, 200])
+@pytest.mark.parametrize("shape, where", _SHAPES)
+def test_libyaml_limit_below_lookahead_is_translated(shape, where: str, libyaml_limit: int) -> None:  # type: ignore[no-untyped-def]
+    """libyaml's scanner reads ahead of the events; its own limit firing first must still give
+    our message at our level, never libyaml's text."""
+    default = yaml._yaml._get_max_nest_level()
+    yaml._yaml._set_max_nest_level(libyaml_limit)
+    try:
+        assert refused(shape(libyaml_limit + 50)) == [
+            f"f.yaml:{where}: document nested too deeply (over {MAX_DEPTH} levels)"]
+    finally:
+        yaml._yaml._set_max_nest_level(default)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("[]{}:,-'\"&*!|>#%@` \n\tax1é\u00a0\ufeff")), max_size=60))
+def test_pyyaml_error_text_is_never_shown_raw(text: str) -> None:
+    """Whatever the input, a problem is one located line of ours, never PyYAML's dump."""
+    for problem in parse(text)[1]:
+        assert "\n" not in problem and "<unicode string>" not in problem and "<byte string>" not in problem
+        assert re.match(r"f\.yaml:\d+:\d+: ", problem), problem

@@ -30,7 +30,7 @@ def test_test_copy_through_real_smtp_is_not_recorded(project, composer, tls_ca, 
     try:
         p = subprocess.run([sys.executable, "-m", "newsletter.cli", "send-test", "issues/2020-10.yaml",
                             "--to", "author@example.org", "--topics", "empathy"],
-                           cwd=project, capture_output=True, text=True, timeout=60)
+                           check=False, cwd=project, capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr
         assert "test message sent to author@example.org" in p.stdout
     finally:

@@ -47,7 +47,7 @@ def test_fast_path_equals_email_package(composer, issue, r: Recipient) -> None: 
     ref = _parse(build_with_email_package(composer.settings, composer.keys, composer.render(issue, sel), r,
                                           campaign="2020-10", date=DATE))
     assert sorted(fast.keys()) == sorted(ref.keys())
-    for k in fast.keys():
+    for k in fast:
         if k != "Content-Type":
             assert str(fast[k]).strip() == str(ref[k]).strip(), k
     assert fast.get_content_type() == ref.get_content_type() == "multipart/alternative"
