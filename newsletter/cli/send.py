@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..content.yamltree import display_path
+    from ..content.textfile import display_path
     from ..delivery.sending import SendOptions, dry_run, send
     from ..delivery.transports import describe
     from ..mail.compose import Composer

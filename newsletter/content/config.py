@@ -11,7 +11,8 @@ import yaml
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
 from .taxonomy import Taxonomy, parse_taxonomy
-from .yamltree import Reader, YNode, display_path
+from .textfile import display_path
+from .yamltree import Reader, YNode
 
 CONFIG_NAME = "newsletter.yaml"
 MAX_CONFIG_BYTES = 256 * 1024

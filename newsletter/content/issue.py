@@ -10,7 +10,8 @@ from pathlib import Path
 from . import schema
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
-from .yamltree import Reader, YNode, display_path
+from .textfile import display_path
+from .yamltree import Reader, YNode
 
 MAX_ISSUE_BYTES = 512 * 1024
 MAX_ARTICLES = 4

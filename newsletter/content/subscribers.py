@@ -9,7 +9,8 @@ from . import schema
 from .addresses import AddressError, address_key, normalize_address
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
-from .yamltree import Reader, YNode, display_path
+from .textfile import display_path
+from .yamltree import Reader, YNode
 
 MAX_LIST_BYTES = 64 * 1024 * 1024
 

@@ -9,7 +9,6 @@ schema can refuse `no` or `1.10` where it expects text instead of silently coerc
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import yaml
 from yaml import events as ev
 
 from ..errors import InputError, Problem
+from .textfile import line_col, read_text
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -100,39 +100,7 @@ class Reader:
         return self._parse(data, on_item)
 
     def _read_text(self, max_bytes: int) -> str | None:
-        p = Path(self.path)
-        try:
-            size = os.stat(p).st_size
-            if p.is_dir():
-                self.problem(1, 1, "", "is a directory, not a YAML file")
-                return None
-            if size > max_bytes:
-                self.problem(1, 1, "", f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")
-                return None
-            with open(p, "rb") as f:  # bounded: a device or growing file can lie about its size
-                data = f.read(max_bytes + 1)
-            if len(data) > max_bytes:
-                self.problem(1, 1, "", f"file is over the limit of {max_bytes:,} bytes")
-                return None
-        except FileNotFoundError:
-            self.problem(1, 1, "", "no such file")
-            return None
-        except OSError as exc:
-            self.problem(1, 1, "", f"cannot read file: {exc.strerror or exc}")
-            return None
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            self.problem(1, 1, "", "file is UTF-16; save it as UTF-8")
-            return None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            start = data.rfind(b"\n", 0, exc.start) + 1
-            col = len(data[start:exc.start].decode("utf-8")) + 1  # in characters, as YAML counts
-            self.problem(line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-                                        f"{exc.start}); save the file as UTF-8")
-            return None
-        return text.removeprefix("\ufeff")
+        return read_text(Path(self.path), max_bytes, lambda line, col, message: self.problem(line, col, "", message))
 
     def parse(self, text: str, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
         if not self._no_controls(text):
@@ -169,7 +137,7 @@ class Reader:
             self.problem(line, col, "", f"YAML syntax error: {what}")
         except yaml.reader.ReaderError as exc:
             text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
-            line, col = _line_col(text, exc.position)
+            line, col = line_col(text, exc.position)
             self.problem(line, col, "", f"character U+{exc.character:04X} is not allowed in YAML"
                          if isinstance(exc.character, int) else "unreadable character in YAML")
         except yaml.YAMLError as exc:  # never PyYAML's own multi-line text
@@ -333,14 +301,6 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def display_path(path: Path) -> str:
-    """How a file is named in messages: relative to the working directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def text_of(node: YNode) -> str:
     assert isinstance(node.value, str)
     return node.value
@@ -348,10 +308,3 @@ def text_of(node: YNode) -> str:
 
 def _short(tag: str | None) -> str:
     return str(tag).replace("tag:yaml.org,2002:", "!!")
-
-
-def _line_col(text: str, index: int) -> tuple[int, int]:
-    """1-based line and column (in characters) of a character offset into `text`."""
-    index = max(0, min(index, len(text)))
-    start = text.rfind("\n", 0, index) + 1
-    return text.count("\n", 0, index) + 1, index - start + 1

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from ..content.config import Settings
 from ..content.issue import Article, Issue
-from ..content.yamltree import display_path
+from ..content.textfile import display_path
 from ..errors import TemplateError
 from . import markup
 from .mjmllint import lint
