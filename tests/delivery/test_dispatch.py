@@ -251,16 +251,18 @@ def test_unsubscribe_during_the_run_is_honoured(project, smtp) -> None:  # type:
 def test_rate_limit_spaces_messages(project, smtp) -> None:  # type: ignore[no-untyped-def]
     add_config(project, "rate:\n  per_second: 20\n")
     stamps: list[float] = []
-    original = smtp.handle_DATA
+    original = smtp.handle_MAIL
 
-    async def stamp(server, session, envelope):  # type: ignore[no-untyped-def]
-        stamps.append(time.monotonic())
-        return await original(server, session, envelope)
+    async def stamp(server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+        stamps.append(time.monotonic())  # the pacer spaces transaction starts (MAIL FROM)
+        return await original(server, session, envelope, address, options)
 
-    smtp.handle_DATA = stamp  # type: ignore[method-assign]
+    smtp.handle_MAIL = stamp  # type: ignore[method-assign]
     _send(project, 8)
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert len(stamps) == 8 and sum(gaps) >= 7 * 0.05 * 0.9
+    # 7 gaps of 50 ms: 350 ms; unpaced this takes ~20 ms. The margin absorbs scheduling jitter
+    # of the first start on this shared 2-core machine, not the absence of pacing.
+    assert len(stamps) == 8 and sum(gaps) >= 7 * 0.05 * 0.75
 
 
 def test_dry_run_opens_no_socket_and_writes_nothing(project) -> None:  # type: ignore[no-untyped-def]
