@@ -41,6 +41,27 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
 Value = dict[str, "YNode"] | list["YNode"] | str
+# Plain scalars that PyYAML (YAML 1.1 as implemented) reads as text but other YAML readers do not
+_SPECIAL = [(re.compile(r"^[yYnN]$"), "a boolean in YAML 1.1"),
+            (re.compile(r"^[-+]?0o[0-7]+$"), "an octal number in YAML 1.2"),
+            (re.compile(r"^(=|<<)$"), "a YAML 1.1 special key")]
+# Markdown list or table syntax on a line of a folded (>) block, which folding joins into one line
+_LIST_OR_TABLE = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+\S|^\s*\|.*\|\s*$")
+_COMMENT_AFTER = re.compile(r"^\s+#")
+_INDICATOR_HINT = ("; if this is text, put the whole value in quotes (\"...\", or a '|' block "
+                   "for several lines)")
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something about how a scalar was written that may have changed the text: a same-line
+    `comment` after a plain value (the text ends before it), a `special` plain value (read as
+    text here, as a boolean or number elsewhere), a `folded` block holding list or table lines."""
+
+    kind: str  # comment | special | folded
+    line: int
+    col: int
+    text: str
 
 
 @dataclass
@@ -50,13 +71,17 @@ class YNode:
     line: int
     col: int
     key_lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    style: str = ""  # of a scalar: '' plain, "'", '"', '|' or '>'
+    notes: tuple[Note, ...] = ()
 
     def describe(self) -> str:
         if self.kind in ("map", "seq"):
             return "a mapping" if self.kind == "map" else "a list"
         names = {"int": "a number", "float": "a number", "bool": "a boolean",
                  "null": "nothing", "timestamp": "a date", "str": "text"}
-        return f"{names[self.kind]} ({self.value!r})" if self.kind != "null" else "nothing"
+        if self.kind == "null":  # `null`, `Null`, `NULL`, `~`: YAML's "no value", not the word
+            return f"YAML's null ({self.value!r})" if self.value else "nothing"
+        return f"{names[self.kind]} ({self.value!r})"
 
 
 class Reader:
@@ -65,6 +90,7 @@ class Reader:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.problems: list[Problem] = []
+        self.lines: list[str] = []  # the source, when kept (not for a streamed list)
 
     def problem(self, line: int, col: int, fieldpath: str, message: str) -> None:
         self.problems.append(Problem(self.path, line, col, fieldpath, message))
@@ -96,6 +122,8 @@ class Reader:
         # libyaml reads UTF-8: given bytes it needs no copy of its own, and the decoded text (up
         # to four bytes a character) need not stay alive while a long list is parsed
         data = text.encode("utf-8")
+        if on_item is None:  # a content file: small, kept to see comments and locate text
+            self.lines = text.split("\n")
         del text
         return self._parse(data, on_item)
 
@@ -105,7 +133,21 @@ class Reader:
     def parse(self, text: str, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
         if not self._no_controls(text):
             return None
+        if on_item is None:
+            self.lines = text.split("\n")
         return self._parse(text, on_item)
+
+    def locate(self, node: YNode, line: int, col: int) -> tuple[int, int]:
+        """File line:col (1-based) of 0-based `line`:`col` within a text scalar's value: exact
+        in a `|` block and on the first line of a plain or quoted value, else the value's start."""
+        if node.style == "|" and self.lines:
+            first = node.line  # the line after the indicator, 0-based
+            content = [ln for ln in self.lines[first:first + line + 1] if ln.strip()]
+            indent = len(content[0]) - len(content[0].lstrip(" ")) if content else 0
+            return first + line + 1, indent + col + 1
+        if line == 0 and node.style in ("", "'", '"'):
+            return node.line, node.col + col + (1 if node.style else 0)
+        return node.line, node.col
 
     def _no_controls(self, text: str) -> bool:
         bad = False
@@ -131,6 +173,12 @@ class Reader:
             what = exc.problem or exc.context or "invalid YAML"
             if mark and text[mark.index:mark.index + 1] == "\t":
                 what = "a tab character; YAML is indented with spaces, never tabs"
+            elif "cannot start any token" in what and mark:
+                ch = text[mark.index:mark.index + 1]
+                what = f"a value cannot start with {ch!r} in YAML; put the whole value in quotes (\"{ch}...\")"
+            elif exc.context and ("an alias" in exc.context or "an anchor" in exc.context or
+                                  "a block scalar" in exc.context or "a tag" in exc.context):
+                what += f" ({exc.context}){_INDICATOR_HINT}"
             elif exc.problem and exc.context and ctx and mark and ctx.index != mark.index:
                 # e.g. where the unclosed bracket or quote started
                 what += f" ({exc.context} started on line {ctx.line + 1}, column {ctx.column + 1})"
@@ -174,13 +222,14 @@ class Reader:
         scalar, map_start, seq_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
         ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
         resolve, kinds, ynode = _RESOLVER.resolve, _SCALAR_KINDS, YNode
+        lines = self.lines
         for e in yaml.parse(source, Loader=_Loader):
             cls = e.__class__
             if cls is scalar:
                 mark = e.start_mark
                 if e.anchor is not None:
                     self.problem(mark.line + 1, mark.column + 1, "",
-                                 f"YAML anchors (&{e.anchor}) are not allowed")
+                                 f"YAML anchors (&{e.anchor}) are not allowed{_INDICATOR_HINT}")
                     return None
                 tag = e.tag
                 if e.style:  # quoted or block scalar without an explicit tag: text
@@ -190,10 +239,16 @@ class Reader:
                         tag = resolve(yaml.ScalarNode, e.value, e.implicit)
                     kind = kinds.get(tag)
                 if kind is None:
-                    self.problem(mark.line + 1, mark.column + 1, "",
-                                 f"unsupported YAML tag {_short(tag)}")
+                    local = str(tag).startswith("!") and not str(tag).startswith("!!")  # `!important`
+                    self.problem(mark.line + 1, mark.column + 1, "", f"unsupported YAML tag "
+                                 f"{_short(tag)}{_INDICATOR_HINT if local else ''}")
                     return None
                 node = ynode(kind, e.value, mark.line + 1, mark.column + 1)
+                if lines and kind in ("str", "null") and (e.style in ("", ">") or e.style is None):
+                    node.style = e.style or ""
+                    node.notes = self._notes(e, kind, lines)
+                elif e.style:
+                    node.style = e.style
                 c = control(e.value)  # written as an escape ("\0", "\e") in a quoted scalar
                 if c is not None:
                     self.problem(node.line, node.col, self._where(stack, handed, slot=True),
@@ -235,7 +290,8 @@ class Reader:
                 stack.append((ynode("map" if is_map else "seq", {} if is_map else [], line, col), []))
             elif cls is ev.AliasEvent:
                 mark = e.start_mark
-                self.problem(mark.line + 1, mark.column + 1, "", "YAML aliases (*name) are not allowed")
+                self.problem(mark.line + 1, mark.column + 1, "",
+                             f"YAML aliases (*name) are not allowed{_INDICATOR_HINT}")
                 return None
             elif cls is ev.DocumentStartEvent:
                 docs += 1
@@ -244,6 +300,27 @@ class Reader:
                                  "only one YAML document per file is allowed (remove '---')")
                     return None
         return None if controls else root
+
+    @staticmethod
+    def _notes(e: ev.ScalarEvent, kind: str, lines: list[str]) -> tuple[Note, ...]:
+        """What may have changed a plain or folded scalar's text (see `Note`)."""
+        notes = []
+        end = e.end_mark
+        if e.style == ">":
+            for n in range(e.start_mark.line + 1, min(end.line + 1, len(lines))):
+                if _LIST_OR_TABLE.match(lines[n]):
+                    notes.append(Note("folded", n + 1, len(lines[n]) - len(lines[n].lstrip()) + 1, lines[n].strip()))
+                    break
+            return tuple(notes)
+        rest = lines[end.line][end.column:] if end.line < len(lines) else ""
+        if _COMMENT_AFTER.match(rest):
+            notes.append(Note("comment", end.line + 1, end.column + len(rest) - len(rest.lstrip()) + 1,
+                              rest.strip()))
+        if kind == "str":
+            for pattern, what in _SPECIAL:
+                if pattern.match(e.value):
+                    notes.append(Note("special", e.start_mark.line + 1, e.start_mark.column + 1, what))
+        return tuple(notes)
 
     def _attach(self, stack: list[tuple[YNode, list[YNode | str]]], child: YNode,
                 handed: int) -> None:

@@ -247,7 +247,7 @@ def test_duplicate_topics_in_one_article_collapse(project: Path, settings) -> No
     ("'   '", "must not be empty"),
     ("[a, b]", "expected text, got a list"),
     ("2021-01-01", "expected text, got a date ('2021-01-01') (put it in quotes if you mean the text)"),
-    ("null", "expected text, got nothing"),
+    ("null", "expected text, got YAML's null ('null') (put it in quotes if you mean the text)"),
 ])
 def test_bad_titles(title: str, message: str, project: Path, settings) -> None:  # type: ignore[no-untyped-def]
     text = issue_text(article("A").replace('"A"', title), article("B"))
