@@ -56,6 +56,8 @@ def _html_md() -> MarkdownIt:
 def _image(_r: object, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
     tok = tokens[idx]
     src, alt = _html.escape(str(tok.attrGet("src") or "")), _html.escape(alt_text(tok))
+    if not src.startswith("https://"):  # mail clients block other images: say what it was
+        return f"[Figure: {alt}]"
     return (f'<img src="{src}" alt="{alt}" width="{IMAGE_WIDTH}" style="display:block;width:100%;'
             f'max-width:{IMAGE_WIDTH}px;height:auto;border:0;margin:8px 0;">')
 

@@ -41,6 +41,9 @@ def wrap(text: str, width: int = WIDTH, first: str = "", rest: str = "") -> list
         if has_word and len(line) + 1 + len(word) > room:
             lines.append(line)
             line, has_word = rest, False
+        elif not has_word and not lines and first.strip() and len(first) + len(word) > room:
+            lines.append(first)  # a label, then the long word (a URL) on a line of its own
+            line = rest
         line = f"{line} {word}" if has_word else line + word
         has_word = True
     lines.append(line)
@@ -215,7 +218,9 @@ class TextRenderer:
             elif t == "image":
                 if cur.strip():
                     segs.append(cur)
-                segs.append(f"[Figure: {alt_text(c)}] {c.attrGet('src')}")
+                src = str(c.attrGet("src") or "")
+                segs.append(f"[Figure: {alt_text(c)}] {src}" if src.startswith("https://")
+                            else f"[Figure: {alt_text(c)}]")
                 cur = ""
             elif t == "footnote_ref":
                 cur += superscript(self.notes_offset + int(c.meta["id"]) + 1)
