@@ -22,8 +22,17 @@ from markdown_it.utils import OptionsDict
 from ..content.prose import new_parser, parser
 from .plaintext import WIDTH, References, TextRenderer, alt_text, notes_text, superscript
 
-__all__ = ["WIDTH", "IMAGE_WIDTH", "Notes", "References", "notes_html", "notes_text", "to_html",
-           "to_plain", "to_text"]
+__all__ = [
+    "IMAGE_WIDTH",
+    "WIDTH",
+    "Notes",
+    "References",
+    "notes_html",
+    "notes_text",
+    "to_html",
+    "to_plain",
+    "to_text",
+]
 
 IMAGE_WIDTH = 500  # px: fits the narrowest prose column (the implications box); 100 % on phones
 _CELL = "padding:4px 12px 4px 0;vertical-align:top;"

@@ -166,7 +166,7 @@ class TextRenderer:
         return i + 1
 
     def table(self, tokens: list[Token], i: int) -> int:
-        from .texttable import layout  # noqa: PLC0415 - keeps this module to the renderer
+        from .texttable import layout  # here: texttable uses this module's wrap
 
         rows: list[list[str]] = []
         aligns: list[str] = []

@@ -38,12 +38,12 @@ SUBSET = [
     ("image", "![Forest plot of the pooled effects](https://example.org/fig1.png)", f"<p>{IMG}</p>",
      "[Figure: Forest plot of the pooled effects] https://example.org/fig1.png"),
     ("table", "| Group | n |\n|:--|--:|\n| CBT | 40 |",
-     '<table cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;margin:0 0 12px 0;'
+     ('<table cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;margin:0 0 12px 0;'
      'font-size:14px;line-height:1.4;">\n<thead>\n<tr>\n'
      f'<th scope="col" style="text-align:left;{TH}">Group</th>\n'
      f'<th scope="col" style="text-align:right;{TH}">n</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n'
      f'<td style="text-align:left;{TD}">CBT</td>\n<td style="text-align:right;{TD}">40</td>\n'
-     "</tr>\n</tbody>\n</table>",
+     "</tr>\n</tbody>\n</table>"),
      "Group   n\n-----  --\nCBT    40"),
     ("footnote", "Large.[^1]\n\n[^1]: Pooled.", "<p>Large.<sup>1</sup></p>", "Large.¹"),
 ]
