@@ -59,6 +59,8 @@ def _html_md() -> MarkdownIt:
     md.add_render_rule("th_open", lambda _r, t, i, *a: _cell("th", t[i], _TH))
     md.add_render_rule("td_open", lambda _r, t, i, *a: _cell("td", t[i], _TD))
     md.add_render_rule("footnote_ref", _footnote_ref)
+    md.add_render_rule("blockquote_open", lambda *a: '<blockquote style="margin:0 0 12px 0;padding:0 0 0 14px;'
+                       'border-left:3px solid #bcccdc;">\n')
     return md
 
 
