@@ -19,6 +19,7 @@ from yaml import events as ev
 
 from ..errors import InputError, Problem
 from .textfile import line_col, read_text
+from .yamlhints import INDICATOR_HINT, Note, scalar_notes, syntax_message
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -41,29 +42,6 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
 Value = dict[str, "YNode"] | list["YNode"] | str
-# Plain scalars that PyYAML (YAML 1.1 as implemented) reads as text but other YAML readers do not
-_SPECIAL = [(re.compile(r"^[yYnN]$"), "a boolean in YAML 1.1"),
-            (re.compile(r"^[-+]?0o[0-7]+$"), "an octal number in YAML 1.2"),
-            (re.compile(r"^(=|<<)$"), "a YAML 1.1 special key")]
-# Markdown list or table syntax on a line of a folded (>) block, which folding joins into one line
-_LIST_OR_TABLE = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+\S|^\s*\|.*\|\s*$")
-_COMMENT_AFTER = re.compile(r"^\s+#")
-_INDICATOR_HINT = ("; if this is text, put the whole value in quotes (\"...\", or a '|' block "
-                   "for several lines)")
-
-
-@dataclass(frozen=True)
-class Note:
-    """Something about how a scalar was written that may have changed the text: a same-line
-    `comment` after a plain value (the text ends before it), a `special` plain value (read as
-    text here, as a boolean or number elsewhere), a `folded` block holding list or table lines."""
-
-    kind: str  # comment | special | folded
-    line: int
-    col: int
-    text: str
-
-
 @dataclass
 class YNode:
     kind: str  # map | seq | str | int | float | bool | null | timestamp
@@ -165,23 +143,12 @@ class Reader:
             return self._build(source, on_item)
         except yaml.MarkedYAMLError as exc:
             text = source.decode("utf-8") if isinstance(source, bytes) else source
-            mark, ctx = exc.problem_mark or exc.context_mark, exc.context_mark
+            mark = exc.problem_mark or exc.context_mark
             if mark and _NESTING_LIMIT.search(exc.problem or ""):
                 self._too_deep(text, mark.index, mark.line + 1, mark.column + 1)
                 return None
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            what = exc.problem or exc.context or "invalid YAML"
-            if mark and text[mark.index:mark.index + 1] == "\t":
-                what = "a tab character; YAML is indented with spaces, never tabs"
-            elif "cannot start any token" in what and mark:
-                ch = text[mark.index:mark.index + 1]
-                what = f"a value cannot start with {ch!r} in YAML; put the whole value in quotes (\"{ch}...\")"
-            elif exc.context and ("an alias" in exc.context or "an anchor" in exc.context or
-                                  "a block scalar" in exc.context or "a tag" in exc.context):
-                what += f" ({exc.context}){_INDICATOR_HINT}"
-            elif exc.problem and exc.context and ctx and mark and ctx.index != mark.index:
-                # e.g. where the unclosed bracket or quote started
-                what += f" ({exc.context} started on line {ctx.line + 1}, column {ctx.column + 1})"
+            what = syntax_message(exc, text)
             self.problem(line, col, "", f"YAML syntax error: {what}")
         except yaml.reader.ReaderError as exc:
             text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
@@ -229,7 +196,7 @@ class Reader:
                 mark = e.start_mark
                 if e.anchor is not None:
                     self.problem(mark.line + 1, mark.column + 1, "",
-                                 f"YAML anchors (&{e.anchor}) are not allowed{_INDICATOR_HINT}")
+                                 f"YAML anchors (&{e.anchor}) are not allowed{INDICATOR_HINT}")
                     return None
                 tag = e.tag
                 if e.style:  # quoted or block scalar without an explicit tag: text
@@ -241,12 +208,12 @@ class Reader:
                 if kind is None:
                     local = str(tag).startswith("!") and not str(tag).startswith("!!")  # `!important`
                     self.problem(mark.line + 1, mark.column + 1, "", f"unsupported YAML tag "
-                                 f"{_short(tag)}{_INDICATOR_HINT if local else ''}")
+                                 f"{_short(tag)}{INDICATOR_HINT if local else ''}")
                     return None
                 node = ynode(kind, e.value, mark.line + 1, mark.column + 1)
                 if lines and kind in ("str", "null") and (e.style in ("", ">") or e.style is None):
                     node.style = e.style or ""
-                    node.notes = self._notes(e, kind, lines)
+                    node.notes = scalar_notes(e, kind, lines)
                 elif e.style:
                     node.style = e.style
                 c = control(e.value)  # written as an escape ("\0", "\e") in a quoted scalar
@@ -291,7 +258,7 @@ class Reader:
             elif cls is ev.AliasEvent:
                 mark = e.start_mark
                 self.problem(mark.line + 1, mark.column + 1, "",
-                             f"YAML aliases (*name) are not allowed{_INDICATOR_HINT}")
+                             f"YAML aliases (*name) are not allowed{INDICATOR_HINT}")
                 return None
             elif cls is ev.DocumentStartEvent:
                 docs += 1
@@ -300,27 +267,6 @@ class Reader:
                                  "only one YAML document per file is allowed (remove '---')")
                     return None
         return None if controls else root
-
-    @staticmethod
-    def _notes(e: ev.ScalarEvent, kind: str, lines: list[str]) -> tuple[Note, ...]:
-        """What may have changed a plain or folded scalar's text (see `Note`)."""
-        notes = []
-        end = e.end_mark
-        if e.style == ">":
-            for n in range(e.start_mark.line + 1, min(end.line + 1, len(lines))):
-                if _LIST_OR_TABLE.match(lines[n]):
-                    notes.append(Note("folded", n + 1, len(lines[n]) - len(lines[n].lstrip()) + 1, lines[n].strip()))
-                    break
-            return tuple(notes)
-        rest = lines[end.line][end.column:] if end.line < len(lines) else ""
-        if _COMMENT_AFTER.match(rest):
-            notes.append(Note("comment", end.line + 1, end.column + len(rest) - len(rest.lstrip()) + 1,
-                              rest.strip()))
-        if kind == "str":
-            for pattern, what in _SPECIAL:
-                if pattern.match(e.value):
-                    notes.append(Note("special", e.start_mark.line + 1, e.start_mark.column + 1, what))
-        return tuple(notes)
 
     def _attach(self, stack: list[tuple[YNode, list[YNode | str]]], child: YNode,
                 handed: int) -> None:

@@ -32,8 +32,8 @@ SUBSET = [
      "<ol>\n<li>\n<p>First.</p>\n<p>More.</p>\n</li>\n<li>\n<p>Next.</p>\n</li>\n</ol>",
      "1. First.\n\n   More.\n\n2. Next."),
     ("blockquote", "> Said.\n>\n> Again.",
-     '<blockquote style="margin:0 0 12px 0;padding:0 0 0 14px;border-left:3px solid #bcccdc;">\n'
-     "<p>Said.</p>\n<p>Again.</p>\n</blockquote>",
+     ('<blockquote style="margin:0 0 12px 0;padding:0 0 0 14px;border-left:3px solid #bcccdc;">\n'
+     "<p>Said.</p>\n<p>Again.</p>\n</blockquote>"),
      "> Said.\n>\n> Again."),
     ("hard line break", "a  \nb\\\nc", "<p>a<br />\nb<br />\nc</p>", "a\nb\nc"),
     ("no-break space", "p&nbsp;<&nbsp;.001", "<p>p\u00a0&lt;\u00a0.001</p>", "p\u00a0<\u00a0.001"),
