@@ -1,0 +1,182 @@
+"""SMTP transactions pipelined as RFC 2920 allows: about one round trip per message.
+
+MAIL FROM, RCPT TO and DATA go out as one group. Once DATA is answered 354, the message, its
+final dot and the next envelope's group go out back to back (§3.1: "the actual transfer of message
+content is explicitly allowed to be the first 'command' in a group"), so the reply to the dot and
+the next envelope's three replies come back in one round trip. Every reply of a group is read
+and matched to its command in order, whatever the first one said (§3.1 (1)); when DATA was
+accepted although the recipient was refused, a lone "." ends the empty transaction (§3.1);
+when it was refused, RSET does. Refusals are raised as the aiosmtplib exceptions its own
+one-command-at-a-time methods raise (SMTPSenderRefused, SMTPRecipientRefused, SMTPDataError),
+so a caller translates both paths alike.
+
+The message must already be in its wire form (`wire_form`: CRLF line ends, leading dots
+doubled, CRLF at the end): no pass over it happens here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import cast
+
+import aiosmtplib
+
+from .pipelining import PipeliningSMTP
+
+DRAIN_POLL = 0.002  # seconds between looks at the write buffer while a large message drains
+_BAD_ADDRESS = re.compile(r"[\x00-\x20<>\x7f]")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def wire_form(message: bytes) -> bytes:
+    """`message` as DATA carries it (RFC 5321 §4.5.2): CRLF line ends, a leading "." doubled,
+    ending in CRLF, without the final ".". Two cheap scans find that a message built by
+    mail.message (CRLF throughout, no line starting with ".") needs no change; anything else
+    gets the two regex passes aiosmtplib would make."""
+    if message.count(b"\n") == message.count(b"\r\n") == message.count(b"\r") and \
+            b"\n." not in message and not message.startswith(b"."):
+        return message if message.endswith(b"\r\n") else message + b"\r\n"
+    body = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
+    return body if body.endswith(b"\r\n") else body + b"\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One transaction's envelope: the reverse path, one forward path, MAIL FROM parameters
+    (e.g. SMTPUTF8, BODY=8BITMIME, SIZE=n) and whether the addresses go out as UTF-8."""
+
+    sender: str
+    recipient: str
+    options: tuple[str, ...] = ()
+    utf8: bool = False
+
+    def group(self) -> bytes:
+        """MAIL FROM, RCPT TO and DATA as one write. Raises ValueError for an address that
+        could smuggle a command (controls, spaces, angle brackets) and UnicodeEncodeError for a
+        non-ASCII one without `utf8`."""
+        enc = "utf-8" if self.utf8 else "ascii"
+        for addr in (self.sender, self.recipient):
+            if _BAD_ADDRESS.search(addr):
+                raise ValueError(f"address {addr!r} contains a character no SMTP command may carry")
+        params = "".join(" " + o for o in self.options)
+        return (f"MAIL FROM:<{self.sender}>{params}\r\nRCPT TO:<{self.recipient}>\r\nDATA\r\n").encode(enc)
+
+
+class Pipeline:
+    """Pipelined transactions over one connected `PipeliningSMTP` whose server advertises
+    PIPELINING. The cycle: `begin(envelope)` once, then per message `await opened()` (its group's
+    replies; raises if refused) and `await finish(wire_bytes, next_envelope)` (the reply to its
+    final dot; the next group rides along). `dot_sent` tells, after an exception, whether the
+    message's final dot had left this process (RFC 5321 §4.1.1.4: the server takes
+    responsibility only then). `idle` is False while a group or a message is in flight: the
+    connection must then be dropped, never QUIT (QUIT in the middle of DATA would be content).
+    Timeouts in seconds; `data_timeout` for the reply to the final dot (RFC 5321 §4.5.3.2.6).
+    Any exception other than a refusal leaves the connection closed."""
+
+    def __init__(self, smtp: PipeliningSMTP, *, timeout: float | None, data_timeout: float | None) -> None:
+        if smtp.protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("Server not connected")
+        self.smtp, self.proto = smtp, smtp.protocol  # the protocol keeps its replies after a close
+        self.timeout, self.data_timeout = timeout, data_timeout
+        self.in_flight: Envelope | None = None  # the envelope whose group's replies are unread
+        self.open = False  # DATA was accepted: the server is reading a message
+        self.dot_sent = False
+
+    @property
+    def idle(self) -> bool:
+        return self.in_flight is None and not self.open
+
+    def begin(self, envelope: Envelope) -> None:
+        """Write `envelope`'s group. Raises ValueError / UnicodeEncodeError (see Envelope.group)
+        before anything is written, SMTPServerDisconnected if the connection is gone."""
+        if not self.idle:
+            raise RuntimeError("a transaction is still in flight")
+        self.proto.pipeline(envelope.group(), 3)
+        self.in_flight = envelope
+
+    async def opened(self) -> Envelope:
+        """Read the replies to the group in flight. Returns its envelope once DATA is answered
+        354 (the server now reads the message); raises SMTPSenderRefused, SMTPRecipientRefused
+        or SMTPDataError for the first command refused, after ending the transaction (lone "."
+        or RSET), or SMTPServerDisconnected / SMTPTimeoutError (connection closed)."""
+        env, self.in_flight = self.in_flight, None
+        if env is None:
+            raise RuntimeError("no transaction in flight")
+        try:
+            mail = await self._reply(self.timeout)
+            rcpt = await self._reply(self.timeout) if mail.code != 421 else mail
+            data = await self._reply(self.timeout) if 421 not in (mail.code, rcpt.code) else rcpt
+        except BaseException:
+            self.smtp.close()
+            raise
+        ok_mail, ok_rcpt = mail.code == 250, rcpt.code in (250, 251)
+        if data.code == 354 and ok_mail and ok_rcpt:
+            self.open = True
+            return env
+        try:
+            if 421 in (mail.code, rcpt.code, data.code):
+                self.smtp.close()  # the server is closing the channel (RFC 5321 §4.2.2)
+            elif data.code == 354:  # RFC 2920 §3.1: accepted with no valid recipient: a lone "."
+                self.proto.pipeline(b".\r\n", 1)
+                await self._reply(self.data_timeout)
+            elif ok_mail:  # the server holds the reverse path until RSET
+                self.proto.pipeline(b"RSET\r\n", 1)
+                await self._reply(self.timeout)
+        except (aiosmtplib.SMTPException, OSError):
+            self.smtp.close()
+        if not ok_mail:
+            raise aiosmtplib.SMTPSenderRefused(mail.code, mail.message, env.sender)
+        if not ok_rcpt:
+            raise aiosmtplib.SMTPRecipientRefused(rcpt.code, rcpt.message, env.recipient)
+        raise aiosmtplib.SMTPDataError(data.code, data.message)
+
+    async def finish(self, message: bytes, following: Envelope | None = None) -> aiosmtplib.SMTPResponse:
+        """Send the message accepted by `opened` (wire form), its final dot and, right behind
+        it, `following`'s group; return the 250 reply to the dot. Raises SMTPDataError if the
+        message is refused (`following`'s group then stays in flight: `opened` reads it), or
+        SMTPServerDisconnected / SMTPTimeoutError (connection closed; see `dot_sent`)."""
+        if not self.open:
+            raise RuntimeError("no message is being accepted")
+        self.dot_sent = False
+        try:
+            group = following.group() if following is not None else b""
+        except (ValueError, UnicodeError):
+            group, following = b"", None  # the caller meets the error again at its own begin()
+        try:
+            self.proto.pipeline(message, 1)  # the reply to the end of data is owed from here on
+            await self._drained()
+            self.proto.pipeline(b".\r\n" + group, 3 if following is not None else 0)
+            self.dot_sent, self.open, self.in_flight = True, False, following
+            reply = await self._reply(self.data_timeout)
+        except BaseException:
+            self.open, self.in_flight = False, None
+            self.smtp.close()
+            raise
+        if reply.code == 421:
+            self.in_flight = None
+            self.smtp.close()
+        if reply.code != 250:
+            raise aiosmtplib.SMTPDataError(reply.code, reply.message)
+        return reply
+
+    async def _drained(self) -> None:
+        """Wait until the message has left this process, so that the final dot alone decides
+        between "not delivered" and "maybe delivered". A reply before that (the server gave up
+        reading the message) ends the connection: nothing after it would be read in step."""
+        proto = self.proto
+        while True:
+            transport = cast(asyncio.WriteTransport | None, proto.transport)
+            if transport is None or proto.queued:
+                break
+            if not transport.get_write_buffer_size():
+                return
+            await asyncio.sleep(DRAIN_POLL)
+        early = await proto.read_response(timeout=0)
+        raise aiosmtplib.SMTPDataError(early.code if early.code >= 400 else 554,
+                                       f"{early.message} (replied before the end of the message)")
+
+    async def _reply(self, timeout: float | None) -> aiosmtplib.SMTPResponse:
+        return await self.proto.read_response(timeout=timeout)
