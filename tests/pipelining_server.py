@@ -119,12 +119,12 @@ class _Session(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
-        self.buf += data
+        *lines, self.buf = (self.buf + data).split(b"\n")
         replies: list[bytes] = []
-        while not self.closing and b"\n" in self.buf:
-            line, self.buf = self.buf.split(b"\n", 1)
-            line += b"\n"
-            reply = self._line(line)
+        for line in lines:
+            if self.closing:
+                break
+            reply = self._line(line + b"\n")
             if reply == "close":
                 self.closing = True
             elif reply:

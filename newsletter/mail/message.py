@@ -84,26 +84,30 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 # -- quoted-printable with slots -------------------------------------------------------------------
 def _qp(data: str) -> bytes:
-    enc = binascii.b2a_qp(data.replace("\r\n", "\n").encode("utf-8"), istext=True)
-    return _escape_from(_close_last_line(enc.replace(b"\n", _CRLF)))
+    enc = binascii.b2a_qp(data.replace("\r\n", "\n").encode("utf-8"), istext=True).replace(b"\n", _CRLF)
+    # escaped, closed, and escaped again: closing the last line may start a new one with "."
+    return _escape_line_starts(_close_last_line(_escape_line_starts(enc)))
 
 
 def quoted_printable(data: str) -> bytes:
     """`data` as UTF-8 quoted-printable (RFC 2045 §6.7): CRLF lines of at most 76 characters,
-    a line starting `From ` written `=46rom ` (so mbox storage cannot alter it)."""
+    a line starting `From ` written `=46rom ` (so mbox storage cannot alter it) and a line
+    starting "." written "=2E" (so SMTP's dot-stuffing, RFC 5321 §4.5.2, has nothing to do)."""
     return _qp(data)
 
 
-def _escape_from(enc: bytes) -> bytes:
-    """Encode the F of an encoded line starting `From ` as =46: mbox storage would otherwise
-    turn the line into `>From ` (RFC 4155), changing the text and breaking DKIM."""
-    if b"From " not in enc:
+def _escape_line_starts(enc: bytes) -> bytes:
+    """Encode the first character of an encoded line starting `From ` (as =46) or "." (as
+    =2E), both allowed by RFC 2045 §6.7 rule 1. mbox storage would turn `From ` into `>From `
+    (RFC 4155), changing the text and breaking DKIM; a leading "." would have to be doubled on
+    every send (RFC 5321 §4.5.2). The message is thus ready for the wire as it is built."""
+    if b"From " not in enc and b"\n." not in enc and not enc.startswith(b"."):
         return enc
     lines = enc.split(_CRLF)
     out = []
     for line in lines:
-        while line.startswith(b"From "):
-            line = b"=46" + line[1:]
+        while line.startswith((b"From ", b".")):
+            line = (b"=46" if line[:1] == b"F" else b"=2E") + line[1:]
             if len(line) <= 76:
                 break
             cut = 75

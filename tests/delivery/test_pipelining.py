@@ -166,9 +166,9 @@ def test_aiosmtpd_over_starttls(tls_ca) -> None:  # type: ignore[no-untyped-def]
 
 # -- refusals and losses (RFC 2920 §3.1) -----------------------------------------------------------
 async def _two(port: int) -> tuple[Pipeline, PipeliningSMTP]:
-    smtp = PipeliningSMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=5)
+    smtp = PipeliningSMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=30)
     await smtp.connect()
-    return Pipeline(smtp, timeout=5, data_timeout=5), smtp
+    return Pipeline(smtp, timeout=30, data_timeout=30), smtp
 
 
 def _first_then_second(script: Script) -> tuple[PipeliningServer, BaseException | None, str]:

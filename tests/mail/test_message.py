@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.content.headers import HeaderValueError
 from newsletter.content.variants import all_selections
@@ -246,3 +248,37 @@ def test_qp_from_escape_keeps_lines_within_76(line: str) -> None:
     enc = quoted_printable(line + "\n" + line)
     assert all(len(ln) <= 76 and not ln.startswith(b"From ") for ln in enc.split(b"\r\n"))
     assert quopri.decodestring(enc.replace(b"\r\n", b"\n")).decode() == line + "\n" + line
+
+
+_pieces = st.sampled_from([".", "..", "From ", "x", "é", " ", "=", "\n", "word", "y" * 30, ".NET", "\t"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_pieces, max_size=60))
+def test_qp_lines_never_start_with_a_dot_or_from(pieces: list[str]) -> None:
+    """Every encoded line: at most 76 characters, the last at most 75 (a soft break follows it
+    when a value is spliced in), never starting with "." (SMTP would have to double it on every
+    send) or `From ` (mbox would alter it); decoding gives the text back."""
+    import quopri
+
+    from newsletter.mail.message import quoted_printable
+
+    text = "".join(pieces)
+    enc = quoted_printable(text)
+    lines = enc.split(b"\r\n")
+    assert all(len(ln) <= 76 and not ln.startswith((b".", b"From ")) for ln in lines)
+    assert len(lines[-1]) <= 75
+    assert quopri.decodestring(enc.replace(b"\r\n", b"\n")).decode() == text.replace("\r\n", "\n")
+
+
+def test_built_messages_are_ready_for_the_wire(composer, project) -> None:  # type: ignore[no-untyped-def]
+    """No line of a built message starts with ".", so DATA needs no dot-stuffing pass: the
+    transport sends the bytes as built (RFC 5321 §4.5.2)."""
+    (project / "issues" / "2020-10.yaml").write_text(FROM_ISSUE.replace("From now on, ask.", ".NET and .5 SD, ask."))
+    for path in sorted((project / "issues").glob("*.yaml")):
+        issue = composer.issue(path)
+        for sel in all_selections(issue):
+            cv = composer.compile(issue, sel, campaign=issue.month, date=DATE)
+            for r in PEOPLE:
+                raw = cv.build(r)
+                assert b"\n." not in raw and raw.count(b"\n") == raw.count(b"\r\n") == raw.count(b"\r"), path.name
