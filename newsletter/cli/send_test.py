@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
 from .common import find_subscriber, newest_issue, parse_topics, root_of
@@ -17,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from ..delivery.sendtest import send_test
     from ..delivery.transports import describe
     from ..mail.compose import Composer
