@@ -29,18 +29,27 @@ _NAMES = ["Reader", "Dr. Ada Lovelace", "Zoë Müller", "José Álvarez", "O'Bri
           "Chen Wei", "Ngozi Okafor", "Łukasz Żółć", "Anne-Marie Dubois"]
 
 
+CA_FILE: list[Path] = []  # the private CA of this run's TLS front, once made
+
+
 def env() -> dict[str, str]:
     e = dict(os.environ)
     e["NEWSLETTER_TOKEN_KEYS"] = KEYS
+    if CA_FILE:
+        e["NEWSLETTER_SMTP_CA_FILE"] = str(CA_FILE[0])
     e["PYTHONPATH"] = str(REPO) + os.pathsep + e.get("PYTHONPATH", "")
     return e
 
 
-def make_project(where: Path) -> Path:
+def make_project(where: Path, smtp_port: int | None = None) -> Path:
     """A site with the frozen example config and issues and the project's templates (as
-    tests/conftest.py does), so the author's own files never change a benchmark."""
+    tests/conftest.py does), so the author's own files never change a benchmark; with
+    `smtp_port`, its configuration sends by implicit TLS to 127.0.0.1:smtp_port."""
     where.mkdir(parents=True, exist_ok=True)
     shutil.copy(SITE / "newsletter.yaml", where / "newsletter.yaml")
+    if smtp_port is not None:
+        with open(where / "newsletter.yaml", "a", encoding="utf-8") as f:
+            f.write(f"\nsmtp:\n  host: 127.0.0.1\n  port: {smtp_port}\n  security: tls\n")
     shutil.copytree(SITE / "issues", where / "issues")
     shutil.copytree(REPO / "templates", where / "templates")
     return where
@@ -187,6 +196,76 @@ def smtp_sink() -> Iterator[Sink]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# -- TLS in front of the sink, and a relay some milliseconds away -----------------------------------
+def ensure_socat() -> None:
+    """socat terminates TLS in front of smtp-sink (which speaks plaintext only); Debian's package."""
+    if shutil.which("socat"):
+        return
+    e = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "install", "-y", "-q", "socat"], env=e, check=True, stdout=subprocess.DEVNULL)
+
+
+def tls_files(where: Path) -> tuple[Path, Path]:
+    """A private CA (trustme) and a certificate for 127.0.0.1: (ca.pem, server.pem with its key)."""
+    import trustme
+
+    where.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, server = where / "ca.pem", where / "server.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server.write_bytes(cert.private_key_pem.bytes() + b"".join(c.bytes() for c in cert.cert_chain_pems))
+    server.chmod(0o644)
+    where.chmod(0o755)
+    return ca_file, server
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
+@contextmanager
+def tls_front(upstream: int, server_pem: Path) -> Iterator[int]:
+    """socat on 127.0.0.1:<port>: implicit TLS (RFC 8314), one process per connection, each
+    relaying plaintext to `upstream`; TCP_NODELAY both ways, as a relay's SMTP server has."""
+    ensure_socat()
+    port = free_port()
+    cmd = ["socat", (f"OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,backlog=512,nodelay,"
+           f"cert={server_pem},verify=0"), f"TCP:127.0.0.1:{upstream},nodelay"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port, proc, "socat")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@contextmanager
+def delay_proxy(upstream: int, delay: float) -> Iterator[int]:
+    """bench/_delayproxy.py on 127.0.0.1:<port>: `delay` seconds added each way (so a round
+    trip of 2 × delay), in its own process."""
+    port = free_port()
+    proc = subprocess.Popen([PYTHON, str(REPO / "bench" / "_delayproxy.py"), str(port), str(upstream), str(delay)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            raise RuntimeError("the delay proxy did not start")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
 
 
 # -- the machine ---------------------------------------------------------------------------------

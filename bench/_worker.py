@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -23,18 +25,12 @@ from _common import ISSUE, SENDER, cpu_seconds, peak_rss_mb, rss_mb
 DATE = "Thu, 01 Oct 2020 09:00:00 +0000"
 
 
-def plain_factory(port: int):  # type: ignore[no-untyped-def]
-    """SMTPTransport talking plaintext to the local sink, as tests/test_transport.py `_plain`
-    does: the configuration schema itself only accepts starttls or tls."""
-    from newsletter.content.config import SMTPSettings
-    from newsletter.delivery.transports import SMTPTransport
-
-    def make() -> SMTPTransport:
-        t = SMTPTransport(SMTPSettings("127.0.0.1", port, "starttls", None, timeout=60, data_timeout=120), None)
-        t.cfg = SMTPSettings("127.0.0.1", port, "none", None, timeout=60, data_timeout=120)
-        return t
-
-    return make
+def client_tls() -> ssl.SSLContext:
+    """One verifying context for the whole run (system CAs + the bench's private CA), as the
+    transport has: the reference clients pay for TLS exactly as ours does."""
+    ctx = ssl.create_default_context()
+    ctx.load_verify_locations(os.environ["NEWSLETTER_SMTP_CA_FILE"])
+    return ctx
 
 
 # -- ours: the real `newsletter send` code path --------------------------------------------------
@@ -69,8 +65,7 @@ def cmd_send(a: argparse.Namespace) -> dict[str, object]:
     composer = Composer.load(project)
     t1 = time.perf_counter()
     summary, counts = sending.send(composer, project / ISSUE, Path(a.subs),
-                                   sending.SendOptions(connections=a.connections),
-                                   factory=plain_factory(a.port))
+                                   sending.SendOptions(connections=a.connections))
     t2, cpu2 = time.perf_counter(), cpu_seconds()
     if summary.sent == 0 or summary.failed or summary.unknown or summary.deferred:
         raise SystemExit(f"unexpected outcome: {summary.line()}")
@@ -103,6 +98,7 @@ def cmd_floor(a: argparse.Namespace) -> dict[str, object]:
     import aiosmtplib
 
     rcpts, msgs = _messages(a, a.pool)
+    tls = client_tls()
     if a.sample_out:
         Path(a.sample_out).write_bytes(msgs[0])
     sizes = [len(m) for m in msgs]
@@ -111,8 +107,7 @@ def cmd_floor(a: argparse.Namespace) -> dict[str, object]:
         it = iter(range(len(rcpts)))
 
         async def worker() -> None:
-            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=a.port, start_tls=False, use_tls=False,
-                                   timeout=60)
+            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=a.port, use_tls=True, tls_context=tls, timeout=60)
             await smtp.connect()
             for i in it:
                 addr, utf8 = rcpts[i]
@@ -130,6 +125,75 @@ def cmd_floor(a: argparse.Namespace) -> dict[str, object]:
     return {"sent": len(rcpts), "dispatch_s": elapsed, "rate": len(rcpts) / elapsed,
             "dispatch_cpu_s": cpu_seconds() - cpu0, "peak_rss_mb": peak_rss_mb(),
             "mean_size": sum(sizes) / len(sizes), "pool": len(msgs)}
+
+
+# -- the one-round-trip reference: a minimal client that pipelines (RFC 2920) ------------------------
+def cmd_refclient(a: argparse.Namespace) -> dict[str, object]:
+    """The same recipients and pre-built bytes as the floor, over the same number of TLS
+    connections, by a client written for nothing but speed: MAIL, RCPT and DATA as one group,
+    then the message, its dot and the next group in one write, so one round trip a message.
+    (The messages are built ready for the wire: no line starts with a dot.)"""
+    rcpts, msgs = _messages(a, a.pool)
+    tls = client_tls()
+    sender = SENDER.encode()
+
+    def group(i: int) -> bytes:
+        addr, utf8 = rcpts[i]
+        return (b"MAIL FROM:<" + sender + b">" + (b" SMTPUTF8" if utf8 else b"") + b"\r\nRCPT TO:<"
+                + addr.encode() + b">\r\nDATA\r\n")
+
+    async def main() -> float:
+        it = iter(range(len(rcpts)))
+
+        async def worker() -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", a.port, ssl=tls)
+
+            async def reply() -> int:
+                while True:
+                    line = await reader.readline()
+                    if not line:
+                        raise ConnectionError("closed")
+                    if line[3:4] != b"-":
+                        return int(line[:3])
+
+            assert await reply() == 220
+            writer.write(b"EHLO bench.example.org\r\n")
+            assert await reply() == 250
+            cur = next(it, None)
+            if cur is not None:
+                writer.write(group(cur))
+            while cur is not None:
+                codes = [await reply(), await reply(), await reply()]
+                if codes != [250, 250, 354]:
+                    raise RuntimeError(f"refused: {codes}")
+                nxt = next(it, None)
+                writer.write(msgs[cur % len(msgs)] + b".\r\n" + (group(nxt) if nxt is not None else b""))
+                if await reply() != 250:
+                    raise RuntimeError("message refused")
+                cur = nxt
+            writer.write(b"QUIT\r\n")
+            await reply()
+            writer.close()
+
+        t = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(min(a.connections, len(rcpts)))])
+        return time.perf_counter() - t
+
+    cpu0 = cpu_seconds()
+    elapsed = asyncio.run(main())
+    return {"sent": len(rcpts), "dispatch_s": elapsed, "rate": len(rcpts) / elapsed,
+            "dispatch_cpu_s": cpu_seconds() - cpu0, "peak_rss_mb": peak_rss_mb()}
+
+
+# -- start-up of a command -------------------------------------------------------------------------
+def cmd_startup(a: argparse.Namespace) -> dict[str, object]:
+    """What `newsletter check` / `render` import and load before their first render (the CLI,
+    the configuration, the templates compiled and linted); run.py times the whole process."""
+    from newsletter.cli.main import COMMANDS  # noqa: F401  (the CLI module, as the entry point loads it)
+    from newsletter.mail.compose import Composer
+
+    Composer.load(Path.cwd())
+    return {"modules": len(sys.modules), "asyncio": "asyncio" in sys.modules, "requests": "requests" in sys.modules}
 
 
 # -- what a user would otherwise write -------------------------------------------------------------
@@ -153,6 +217,7 @@ def cmd_handwritten(a: argparse.Namespace) -> dict[str, object]:
     plan = prepare(composer, Path.cwd() / ISSUE, Path(a.subs), None, create_ids=False)
     todo = [e for e in plan.entries if not e.skip_reason][: a.sample]
     renderer = composer.renderer
+    tls = client_tls()
 
     def message(e) -> EmailMessage:  # type: ignore[no-untyped-def]
         r = e.recipient
@@ -175,8 +240,7 @@ def cmd_handwritten(a: argparse.Namespace) -> dict[str, object]:
         it = iter(todo)
 
         async def worker() -> None:
-            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=a.port, start_tls=False, use_tls=False,
-                                   timeout=60)
+            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=a.port, use_tls=True, tls_context=tls, timeout=60)
             await smtp.connect()
             for e in it:
                 await smtp.send_message(message(e))
@@ -333,7 +397,8 @@ def cmd_message(a: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["send", "floor", "handwritten", "load", "parse", "render", "message"])
+    ap.add_argument("cmd", choices=["send", "floor", "refclient", "handwritten", "load", "parse", "render", "message",
+                                    "startup"])
     ap.add_argument("--subs", default="")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--connections", type=int, default=4)
@@ -342,8 +407,9 @@ def main() -> None:
     ap.add_argument("--sample-out", default="")
     ap.add_argument("--repeat", type=int, default=15)
     a = ap.parse_args()
-    out = {"send": cmd_send, "floor": cmd_floor, "handwritten": cmd_handwritten, "load": cmd_load,
-           "parse": cmd_parse, "render": cmd_render, "message": cmd_message}[a.cmd](a)
+    out = {"send": cmd_send, "floor": cmd_floor, "refclient": cmd_refclient, "handwritten": cmd_handwritten,
+           "load": cmd_load, "parse": cmd_parse, "render": cmd_render, "message": cmd_message,
+           "startup": cmd_startup}[a.cmd](a)
     print(json.dumps(out))
 
 

@@ -42,6 +42,7 @@ class PipeliningServer:
         self.messages: list[tuple[str, bytes]] = []
         self.lone_dots = 0
         self.flushes = 0
+        self.batched = 0  # reads that held more than one command (a client pipelining)
         self.mails = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -131,6 +132,8 @@ class _Session(asyncio.Protocol):
                 replies.append(reply.encode() + b"\r\n")
                 if reply.startswith("421"):
                     self.closing = True
+        if len(replies) > 1:
+            self.s.batched += 1
         if replies:
             self.s.flushes += 1
             self.out.put_nowait(b"".join(replies))

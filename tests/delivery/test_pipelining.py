@@ -111,8 +111,7 @@ async def _send_all(port: int, n: int, *, tls: Any = None, first: int = 0) -> li
     await smtp.connect()
     if smtp.is_ehlo_or_helo_needed:
         await smtp.ehlo()
-    assert smtp.supports_extension("pipelining")
-    p = Pipeline(smtp, timeout=10, data_timeout=10)
+    p = Pipeline(smtp, pipelining=smtp.supports_extension("pipelining"), timeout=10, data_timeout=10)
     envs = [Envelope(SENDER, f"r{i}@example.org") for i in range(first, first + n)]
     p.begin(envs[0])
     codes = []
@@ -125,6 +124,16 @@ async def _send_all(port: int, n: int, *, tls: Any = None, first: int = 0) -> li
     return codes
 
 
+def test_without_pipelining_every_command_waits_for_its_reply() -> None:
+    server = PipeliningServer(pipelining=False)
+    try:
+        assert asyncio.run(_send_all(server.port, 4)) == [250] * 4
+        assert len(server.messages) == 4 and server.batched == 0
+        assert server.flushes == 1 + 4 * 4  # EHLO, then four round trips a message
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("split", ["merge", "bytes", "lines"])
 def test_one_round_trip_per_message_however_replies_arrive(split: str) -> None:
     server = PipeliningServer(split=split)
@@ -132,8 +141,8 @@ def test_one_round_trip_per_message_however_replies_arrive(split: str) -> None:
         assert asyncio.run(_send_all(server.port, 6)) == [250] * 6
         assert [r for r, _ in server.messages] == [f"r{i}@example.org" for i in range(6)]
         assert [m.split(b"\r\n\r\n", 1)[1] for _, m in server.messages] == [unstuffed(i) for i in range(6)]
-        # greeting, EHLO, the first group, then one reply burst per message (the last with no group)
-        assert server.flushes <= 2 + 6 + 1
+        # EHLO, the first group, then one reply burst per message (its dot and the next group)
+        assert server.flushes == 1 + 1 + 6
         assert server.commands.count("DATA") == 6 and "RSET" not in server.commands
     finally:
         server.stop()
@@ -168,12 +177,14 @@ def test_aiosmtpd_over_starttls(tls_ca) -> None:  # type: ignore[no-untyped-def]
 async def _two(port: int) -> tuple[Pipeline, PipeliningSMTP]:
     smtp = PipeliningSMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=30)
     await smtp.connect()
-    return Pipeline(smtp, timeout=30, data_timeout=30), smtp
+    await smtp.ehlo()
+    return Pipeline(smtp, pipelining=smtp.supports_extension("pipelining"), timeout=30, data_timeout=30), smtp
 
 
-def _first_then_second(script: Script) -> tuple[PipeliningServer, BaseException | None, str]:
-    """Send r0 then r1 pipelined; report the first exception and how r1 fared afterwards."""
-    server = PipeliningServer(script)
+def _first_then_second(script: Script, pipelining: bool) -> tuple[PipeliningServer, BaseException | None, str]:
+    """Send r0 then r1 (pipelined if the server offers it); report the first exception and how
+    r1 fared afterwards."""
+    server = PipeliningServer(script, pipelining=pipelining)
 
     async def go() -> tuple[BaseException | None, str]:
         p, smtp = await _two(server.port)
@@ -218,9 +229,12 @@ def _first_then_second(script: Script) -> tuple[PipeliningServer, BaseException 
     # a short message has left before the early reply comes back: it reads as the dot's reply
     (Script(early_reply_after=40), aiosmtplib.SMTPDataError, 552, "r1 SMTPServerDisconnected", ""),
 ])
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
 def test_refusals_and_losses(script: Script, error: type[BaseException] | None, code: int | None,
-                             after: str, extra: str) -> None:
-    server, err, got_after = _first_then_second(script)
+                             after: str, extra: str, pipelining: bool) -> None:
+    import copy
+
+    server, err, got_after = _first_then_second(copy.deepcopy(script), pipelining)
     if error is None:
         assert err is None
     else:
@@ -230,10 +244,11 @@ def test_refusals_and_losses(script: Script, error: type[BaseException] | None, 
     delivered = [r for r, _ in server.messages]
     assert "r0@example.org" not in delivered or error is None
     assert ("r1@example.org" in delivered) == (after == "r1 250")
-    if extra == "RSET":
-        assert server.commands.count("RSET") == 1
-    if extra == "lone dot":
+    if extra == "RSET" or (extra == "lone dot" and not pipelining):  # one by one: DATA is never sent
+        assert server.commands.count("RSET") == 1 and server.lone_dots == 0
+    elif extra == "lone dot":
         assert server.lone_dots == 1 and "RSET" not in server.commands
+    assert server.batched == 0 or pipelining
     if extra.startswith("dot"):
         assert (b".\r\n" in b"".join(m for _, m in server.messages)) is False
 

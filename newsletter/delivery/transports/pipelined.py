@@ -1,4 +1,5 @@
-"""SMTP transactions pipelined as RFC 2920 allows: about one round trip per message.
+"""SMTP transactions, pipelined as RFC 2920 allows (about one round trip per message) when the
+server advertises PIPELINING, else one command at a time.
 
 MAIL FROM, RCPT TO and DATA go out as one group. Once DATA is answered 354, the message, its
 final dot and the next envelope's group go out back to back (§3.1: "the actual transfer of message
@@ -53,36 +54,47 @@ class Envelope:
     options: tuple[str, ...] = ()
     utf8: bool = False
 
-    def group(self) -> bytes:
-        """MAIL FROM, RCPT TO and DATA as one write. Raises ValueError for an address that
-        could smuggle a command (controls, spaces, angle brackets) and UnicodeEncodeError for a
-        non-ASCII one without `utf8`."""
+    def commands(self) -> list[bytes]:
+        """MAIL FROM, RCPT TO and DATA, each a CRLF-ended line. Raises ValueError for an
+        address that could smuggle a command (controls, spaces, angle brackets) and
+        UnicodeEncodeError for a non-ASCII one without `utf8`."""
         enc = "utf-8" if self.utf8 else "ascii"
         for addr in (self.sender, self.recipient):
             if _BAD_ADDRESS.search(addr):
                 raise ValueError(f"address {addr!r} contains a character no SMTP command may carry")
         params = "".join(" " + o for o in self.options)
-        return (f"MAIL FROM:<{self.sender}>{params}\r\nRCPT TO:<{self.recipient}>\r\nDATA\r\n").encode(enc)
+        return [f"MAIL FROM:<{self.sender}>{params}\r\n".encode(enc), f"RCPT TO:<{self.recipient}>\r\n".encode(enc),
+                b"DATA\r\n"]
+
+    def group(self) -> bytes:
+        """The three commands as one write (see `commands`)."""
+        return b"".join(self.commands())
 
 
 class Pipeline:
-    """Pipelined transactions over one connected `PipeliningSMTP` whose server advertises
-    PIPELINING. The cycle: `begin(envelope)` once, then per message `await opened()` (its group's
-    replies; raises if refused) and `await finish(wire_bytes, next_envelope)` (the reply to its
-    final dot; the next group rides along). `dot_sent` tells, after an exception, whether the
-    message's final dot had left this process (RFC 5321 §4.1.1.4: the server takes
+    """Transactions over one connected `PipeliningSMTP`. With `pipelining` (the server
+    advertises PIPELINING) each group goes out in one write and the next group rides behind a
+    message's dot; without it, the same steps go one command at a time, each reply awaited
+    (today's sequence), so both share every rule below.
+
+    The cycle: `begin(envelope)`, then per message `await opened()` (the group's replies; raises
+    if refused) and `await finish(wire_bytes, next_envelope)` (the reply to its final dot).
+    `answered` counts the replies of the current group read so far; `dot_sent` tells, after an
+    exception, whether the final dot had left this process (RFC 5321 §4.1.1.4: the server takes
     responsibility only then). `idle` is False while a group or a message is in flight: the
     connection must then be dropped, never QUIT (QUIT in the middle of DATA would be content).
     Timeouts in seconds; `data_timeout` for the reply to the final dot (RFC 5321 §4.5.3.2.6).
     Any exception other than a refusal leaves the connection closed."""
 
-    def __init__(self, smtp: PipeliningSMTP, *, timeout: float | None, data_timeout: float | None) -> None:
+    def __init__(self, smtp: PipeliningSMTP, *, pipelining: bool, timeout: float | None,
+                 data_timeout: float | None) -> None:
         if smtp.protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("Server not connected")
         self.smtp, self.proto = smtp, smtp.protocol  # the protocol keeps its replies after a close
-        self.timeout, self.data_timeout = timeout, data_timeout
-        self.in_flight: Envelope | None = None  # the envelope whose group's replies are unread
+        self.pipelining, self.timeout, self.data_timeout = pipelining, timeout, data_timeout
+        self.in_flight: Envelope | None = None  # begun, replies not read yet
         self.open = False  # DATA was accepted: the server is reading a message
+        self.answered = 0
         self.dot_sent = False
 
     @property
@@ -90,36 +102,49 @@ class Pipeline:
         return self.in_flight is None and not self.open
 
     def begin(self, envelope: Envelope) -> None:
-        """Write `envelope`'s group. Raises ValueError / UnicodeEncodeError (see Envelope.group)
-        before anything is written, SMTPServerDisconnected if the connection is gone."""
+        """Start `envelope`'s transaction (pipelining: write its group). Raises ValueError /
+        UnicodeEncodeError (see Envelope.commands) before anything is written, and
+        SMTPServerDisconnected if the connection is gone."""
         if not self.idle:
             raise RuntimeError("a transaction is still in flight")
-        self.proto.pipeline(envelope.group(), 3)
+        group = envelope.group()
+        if self.pipelining:
+            self.proto.pipeline(group, 3)
         self.in_flight = envelope
 
     async def opened(self) -> Envelope:
-        """Read the replies to the group in flight. Returns its envelope once DATA is answered
-        354 (the server now reads the message); raises SMTPSenderRefused, SMTPRecipientRefused
-        or SMTPDataError for the first command refused, after ending the transaction (lone "."
-        or RSET), or SMTPServerDisconnected / SMTPTimeoutError (connection closed)."""
+        """Read the replies to the transaction begun (without pipelining: send its commands one
+        by one, stopping at the first refusal). Returns its envelope once DATA is answered 354
+        (the server now reads the message); raises SMTPSenderRefused, SMTPRecipientRefused or
+        SMTPDataError for the first command refused, after ending the transaction (lone "." or
+        RSET; closed after a 421), or SMTPServerDisconnected / SMTPTimeoutError (closed)."""
         env, self.in_flight = self.in_flight, None
         if env is None:
             raise RuntimeError("no transaction in flight")
+        self.answered = 0
+        replies: list[aiosmtplib.SMTPResponse] = []
         try:
-            mail = await self._reply(self.timeout)
-            rcpt = await self._reply(self.timeout) if mail.code != 421 else mail
-            data = await self._reply(self.timeout) if 421 not in (mail.code, rcpt.code) else rcpt
+            for i, command in enumerate(env.commands()):
+                if not self.pipelining:
+                    self.proto.pipeline(command, 1)
+                reply = await self._reply(self.timeout)
+                replies.append(reply)
+                self.answered = i + 1
+                if reply.code == 421 or (not self.pipelining and reply.code != (354 if i == 2 else 250)
+                                         and not (i == 1 and reply.code == 251)):
+                    break
         except BaseException:
             self.smtp.close()
             raise
+        mail, rcpt, data = (replies + [replies[-1]] * 2)[:3]
         ok_mail, ok_rcpt = mail.code == 250, rcpt.code in (250, 251)
-        if data.code == 354 and ok_mail and ok_rcpt:
+        if len(replies) == 3 and data.code == 354 and ok_mail and ok_rcpt:
             self.open = True
             return env
         try:
-            if 421 in (mail.code, rcpt.code, data.code):
+            if any(r.code == 421 for r in replies):
                 self.smtp.close()  # the server is closing the channel (RFC 5321 §4.2.2)
-            elif data.code == 354:  # RFC 2920 §3.1: accepted with no valid recipient: a lone "."
+            elif len(replies) == 3 and data.code == 354:  # RFC 2920 §3.1: no valid recipient: a lone "."
                 self.proto.pipeline(b".\r\n", 1)
                 await self._reply(self.data_timeout)
             elif ok_mail:  # the server holds the reverse path until RSET
@@ -135,7 +160,8 @@ class Pipeline:
 
     async def finish(self, message: bytes, following: Envelope | None = None) -> aiosmtplib.SMTPResponse:
         """Send the message accepted by `opened` (wire form), its final dot and, right behind
-        it, `following`'s group; return the 250 reply to the dot. Raises SMTPDataError if the
+        it, `following`'s group (pipelining; else `following` is only begun); return the 250
+        reply to the dot. Raises SMTPDataError if the
         message is refused (`following`'s group then stays in flight: `opened` reads it), or
         SMTPServerDisconnected / SMTPTimeoutError (connection closed; see `dot_sent`)."""
         if not self.open:
@@ -145,10 +171,12 @@ class Pipeline:
             group = following.group() if following is not None else b""
         except (ValueError, UnicodeError):
             group, following = b"", None  # the caller meets the error again at its own begin()
+        if not self.pipelining:
+            group = b""  # its commands go one by one at `opened`
         try:
             self.proto.pipeline(message, 1)  # the reply to the end of data is owed from here on
             await self._drained()
-            self.proto.pipeline(b".\r\n" + group, 3 if following is not None else 0)
+            self.proto.pipeline(b".\r\n" + group, 3 if group else 0)
             self.dot_sent, self.open, self.in_flight = True, False, following
             reply = await self._reply(self.data_timeout)
         except BaseException:
