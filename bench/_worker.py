@@ -1,6 +1,6 @@
 """One measurement in a fresh interpreter, so its peak RSS and CPU time are its own.
 
-    _worker.py send|floor|handwritten|load|parse [options]
+    _worker.py send|floor|refclient|handwritten|load|parse|render|message [options]
 
 Prints one JSON line (the last line of stdout). Started by bench/run.py with the working
 directory set to a throw-away project and NEWSLETTER_TOKEN_KEYS set.
@@ -183,17 +183,6 @@ def cmd_refclient(a: argparse.Namespace) -> dict[str, object]:
     elapsed = asyncio.run(main())
     return {"sent": len(rcpts), "dispatch_s": elapsed, "rate": len(rcpts) / elapsed,
             "dispatch_cpu_s": cpu_seconds() - cpu0, "peak_rss_mb": peak_rss_mb()}
-
-
-# -- start-up of a command -------------------------------------------------------------------------
-def cmd_startup(a: argparse.Namespace) -> dict[str, object]:
-    """What `newsletter check` / `render` import and load before their first render (the CLI,
-    the configuration, the templates compiled and linted); run.py times the whole process."""
-    from newsletter.cli.main import COMMANDS  # noqa: F401  (the CLI module, as the entry point loads it)
-    from newsletter.mail.compose import Composer
-
-    Composer.load(Path.cwd())
-    return {"modules": len(sys.modules), "asyncio": "asyncio" in sys.modules, "requests": "requests" in sys.modules}
 
 
 # -- what a user would otherwise write -------------------------------------------------------------
@@ -397,8 +386,7 @@ def cmd_message(a: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["send", "floor", "refclient", "handwritten", "load", "parse", "render", "message",
-                                    "startup"])
+    ap.add_argument("cmd", choices=["send", "floor", "refclient", "handwritten", "load", "parse", "render", "message"])
     ap.add_argument("--subs", default="")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--connections", type=int, default=4)
@@ -408,8 +396,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     a = ap.parse_args()
     out = {"send": cmd_send, "floor": cmd_floor, "refclient": cmd_refclient, "handwritten": cmd_handwritten,
-           "load": cmd_load, "parse": cmd_parse, "render": cmd_render, "message": cmd_message,
-           "startup": cmd_startup}[a.cmd](a)
+           "load": cmd_load, "parse": cmd_parse, "render": cmd_render, "message": cmd_message}[a.cmd](a)
     print(json.dumps(out))
 
 
