@@ -13,6 +13,8 @@ from functools import lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from . import rhythm
+
 WIDTH = 72
 
 
@@ -21,6 +23,7 @@ def _md() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable(["image"])  # images in prose would need alt text and hosting; keep prose textual
     md.validateLink = _safe_link  # type: ignore[method-assign]
+    md.core.ruler.push("rhythm", rhythm.split_long_paragraphs)  # short paragraphs, both parts
     return md
 
 

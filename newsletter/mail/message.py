@@ -24,6 +24,7 @@ from ..content.config import Settings
 from ..content.headers import check_header_value
 from .render import GREETING, PREFERENCES_URL, TOPICS, UNSUBSCRIBE_URL, WIDTH, Rendered
 from .tokens import TokenKeys
+from . import wording
 
 _CRLF = b"\r\n"
 _SOFT = b"=\r\n"
@@ -64,12 +65,16 @@ def personal_values(settings: Settings, keys: TokenKeys, r: Recipient) -> Person
     if settings.unsubscribe_mailto:
         token = unsub.rsplit("/", 1)[1]
         lu += f",\r\n <mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
-    greeting = f"Hello {r.name}," if r.name else "Hello,"
-    return Personal(greeting, topics, unsub, prefs, lu)
+    return Personal(wording.greeting(r.name), topics, unsub, prefs, lu)
+
+
+def text_greeting(greeting: str) -> str:
+    """The greeting as the text part holds it: its own paragraph, or nothing at all."""
+    return f"{greeting}\n\n" if greeting else ""
 
 
 def _text_values(p: Personal) -> dict[str, str]:
-    return {GREETING: p.greeting, TOPICS: textwrap.fill(p.topics, WIDTH),
+    return {GREETING: text_greeting(p.greeting), TOPICS: textwrap.fill(p.topics, WIDTH),
             UNSUBSCRIBE_URL: p.unsubscribe_url, PREFERENCES_URL: p.preferences_url}
 
 
@@ -148,7 +153,7 @@ class CompiledVariant:
         p = personal_values(self.settings, self.keys, r)
         text_topics, html_topics = self._topics_line(p.topics)
         greeting, unsub, prefs = p.greeting, p.unsubscribe_url, p.preferences_url
-        text_vals = {GREETING: _qp(greeting) + _SOFT, TOPICS: text_topics,
+        text_vals = {GREETING: _qp(text_greeting(greeting)) + _SOFT, TOPICS: text_topics,
                      UNSUBSCRIBE_URL: _qp(unsub) + _SOFT, PREFERENCES_URL: _qp(prefs) + _SOFT}
         html_vals = {GREETING: _qp(html.escape(greeting)) + _SOFT, TOPICS: html_topics,
                      UNSUBSCRIBE_URL: _qp(html.escape(unsub)) + _SOFT,

@@ -20,10 +20,12 @@ from markupsafe import Markup
 
 from ..content.config import Settings
 from ..content.issue import Article, Issue
+from ..content.slugs import article_slugs
 from ..content.textfile import display_path
 from ..errors import TemplateError
-from . import markup
+from . import markup, wording
 from .mjmllint import lint
+from .outlook import fit_widths
 
 GREETING = "__NL_GREETING__"
 TOPICS = "__NL_TOPICS__"
@@ -85,38 +87,49 @@ class Renderer:
 
     # -- rendering -----------------------------------------------------------------------------
     def render(self, issue: Issue, selection: Sequence[int] | None = None) -> Rendered:
-        sel = tuple(range(len(issue.articles))) if selection is None else tuple(selection)
-        chosen = [issue.articles[i] for i in sel]
-        also = [a.title for i, a in enumerate(issue.articles) if i not in sel]
+        """One variant (`selection`: indexes of the articles it holds; None = all of them)."""
+        n = len(issue.articles)
+        sel = tuple(range(n)) if selection is None else tuple(selection)
+        anchors = article_slugs([a.title for a in issue.articles])
         web_url = archive_url(self.settings, issue)
+        also = [{"title": a.title, "url": f"{web_url}#{anchors[i]}"}
+                for i, a in enumerate(issue.articles) if i not in sel]
         base = {"name": self.settings.name, "month_label": issue.month_label,
-                "subject": issue.subject, "web_url": web_url, "also": also,
+                "subject": issue.subject, "web_url": web_url,
+                "notice": wording.partial_notice(len(sel), n),
                 "postal_address": self.settings.postal_address}
         mjml_src = self._run(self._html, HTML_TEMPLATE, {
             **base,
-            "preheader": _preheader(issue.intro),
+            "also": also,
+            "logo": self.settings.logo,
+            "preheader": wording.preheader(issue.intro),
+            "preheader_spacer": Markup("&zwnj;&nbsp;" * wording.SPACER_PAIRS),
             "intro_html": Markup(markup.to_html(issue.intro)),
-            "articles": [self._html_article(a) for a in chosen],
+            "articles": [self._html_article(issue.articles[i], anchors[i]) for i in sel],
         })
         html = self._to_html(mjml_src)
         refs = markup.References()
-        text_articles = [self._text_article(a, refs) for a in chosen]
+        notice = textwrap.fill(base["notice"], WIDTH) if base["notice"] else ""
+        intro = markup.to_text(issue.intro, refs)
+        text_articles = [self._text_article(issue.articles[i], refs) for i in sel]
+        text_also = [_bullet(f"{o['title']} [{refs.number(o['url'])}]") for o in also]
         web_ref = refs.number(web_url)
         text = self._run(self._text, TEXT_TEMPLATE, {
             **base,
-            "intro": markup.to_text(issue.intro, refs),
+            "notice": notice,
+            "intro": intro,
+            "contents": [_bullet(issue.articles[i].title) for i in sel] if len(sel) > 1 else [],
             "articles": text_articles,
-            "also": [textwrap.fill(t, WIDTH, initial_indent="- ", subsequent_indent="  ")
-                     for t in also],
+            "also": text_also,
             "web_ref": web_ref,
             "references": refs.urls,
             "postal_wrapped": textwrap.fill(self.settings.postal_address, WIDTH),
         })
         return Rendered(sel, issue.subject, html, text)
 
-    def _html_article(self, a: Article) -> dict[str, Any]:
+    def _html_article(self, a: Article, anchor: str) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
-        return {"title": a.title, "citation": a.citation, "link": a.link, "link_label": a.link,
+        return {"title": a.title, "anchor": anchor, "citation": a.citation, "link": a.link,
                 "topic_labels": [labels[t] for t in a.topics],
                 "summary_html": Markup(markup.to_html(a.summary)),
                 "implications_html": Markup(markup.to_html(a.implications))}
@@ -126,12 +139,12 @@ class Renderer:
         return {
             "title_wrapped": textwrap.fill(a.title.upper(), WIDTH),
             "citation_wrapped": textwrap.fill(a.citation, WIDTH) if a.citation else "",
-            "link": a.link, "link_label": "DOI" if a.doi else "Link",
-            "link_ref": refs.number(a.link) if a.link else 0,
             "topics_wrapped": textwrap.fill(", ".join(labels[t] for t in a.topics), WIDTH,
                                             initial_indent=" " * 8)[8:],
             "summary": markup.to_text(a.summary, refs),
             "implications": markup.to_text(a.implications, refs),
+            "link": a.link,
+            "link_ref": refs.number(a.link) if a.link else 0,
         }
 
     def _run(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
@@ -159,7 +172,7 @@ class Renderer:
         if left:
             raise TemplateError(f"{self._display(HTML_TEMPLATE)}: <{left.group(1)}> was not "
                                 "rendered by MJML (unknown or misplaced element)")
-        return inline_css_faithfully(html, inline_css)
+        return inline_css_faithfully(fit_widths(html), inline_css)
 
 
 def archive_url(settings: Settings, issue: Issue) -> str:
@@ -188,11 +201,9 @@ def inline_css_faithfully(html: str, css: str) -> str:
     return out
 
 
-def _preheader(intro: str, limit: int = 140) -> str:
-    plain = markup.to_plain(intro)
-    if len(plain) <= limit:
-        return plain
-    return plain[:limit].rsplit(" ", 1)[0] + "…"
+def _bullet(line: str) -> str:
+    return textwrap.fill(line, WIDTH, initial_indent="- ", subsequent_indent="  ",
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def _template_line(exc: BaseException, name: str) -> int:
