@@ -69,8 +69,9 @@ def personal_values(settings: Settings, keys: TokenKeys, r: Recipient) -> Person
 
 
 def text_greeting(greeting: str) -> str:
-    """The greeting as the text part holds it: its own paragraph, or nothing at all."""
-    return f"{greeting}\n\n" if greeting else ""
+    """The greeting as the text part holds it: a paragraph of its own (the blank line before
+    it included), or nothing at all."""
+    return f"\n{greeting}\n" if greeting else ""
 
 
 def _text_values(p: Personal) -> dict[str, str]:
