@@ -43,8 +43,9 @@ def parse_logo(r: Reader, node: YNode) -> Logo | None:
         except ValueError:  # YAML 1.1 octal/hex/sexagesimal forms
             width = 0
         if not 16 <= width <= MAX_WIDTH:
+            got = str(wnode.value) if wnode.kind == "int" else wnode.describe()
             r.problem(wnode.line, wnode.col, "logo.width",
-                      f"expected a whole number of pixels from 16 to {MAX_WIDTH}, got {wnode.describe()}")
+                      f"expected a whole number of pixels from 16 to {MAX_WIDTH}, got {got}")
             return None
     if url is None or alt is None:
         return None

@@ -22,8 +22,10 @@ def slugify(text: str) -> str:
     a letter or digit separates words. Returns "" when nothing Latin is left (e.g. a title in
     Greek or Japanese): `article_slugs` then falls back to a positional slug.
     """
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    folded = re.sub(r"['’`]", "", folded.lower())
+    joined = re.sub(r"['’`]", "", text.lower())
+    # accents are combining marks after NFKD (dropped); any other non-ASCII character separates
+    decomposed = unicodedata.normalize("NFKD", joined)
+    folded = "".join("" if unicodedata.combining(c) else c if c.isascii() else " " for c in decomposed)
     words = [w for w in _NOT_WORD.split(folded) if w]
     out = ""
     for w in words:

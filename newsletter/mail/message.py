@@ -22,9 +22,9 @@ from email.utils import formataddr
 from ..content.addresses import Mailbox
 from ..content.config import Settings
 from ..content.headers import check_header_value
+from . import wording
 from .render import GREETING, PREFERENCES_URL, TOPICS, UNSUBSCRIBE_URL, WIDTH, Rendered
 from .tokens import TokenKeys
-from . import wording
 
 _CRLF = b"\r\n"
 _SOFT = b"=\r\n"

@@ -71,7 +71,9 @@ class Overflow:
 def outlook_view(html: str) -> str:
     """The HTML as Outlook reads it, same length and offsets: MSO-only markup opened, markup
     hidden from Outlook and plain comments blanked out."""
-    blank = lambda m: " " * (m.end() - m.start())  # noqa: E731
+    def blank(m: re.Match[str]) -> str:
+        return " " * (m.end() - m.start())
+
     out = _HIDDEN.sub(blank, html)
     out = _COMMENT.sub(blank, out)
     out = _OPEN.sub(blank, out)

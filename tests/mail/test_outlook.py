@@ -23,24 +23,24 @@ OFFICIAL = [
     ("divider padding", '<mj-section padding="0"><mj-column><mj-divider padding="0 24px"/></mj-column></mj-section>',
      [("table", 600), ("table", 600), ("td", 600), ("table", 552), ("table", 552)]),
     ("section, column and divider padding",
-     '<mj-section padding="0 24px"><mj-column padding="0 16px"><mj-divider padding="0 10px"/></mj-column>'
-     '</mj-section>',
+     ('<mj-section padding="0 24px"><mj-column padding="0 16px"><mj-divider padding="0 10px"/></mj-column>'
+     '</mj-section>'),
      [("table", 600), ("table", 600), ("td", 552), ("table", 500), ("table", 500)]),
-    ("two columns", '<mj-section padding="0 20px"><mj-column><mj-text>a</mj-text></mj-column><mj-column>'
-     '<mj-text>b</mj-text></mj-column></mj-section>',
+    ("two columns", ('<mj-section padding="0 20px"><mj-column><mj-text>a</mj-text></mj-column><mj-column>'
+     '<mj-text>b</mj-text></mj-column></mj-section>'),
      [("table", 600), ("table", 600), ("td", 280), ("td", 280)]),
-    ("image", '<mj-section padding="0 24px"><mj-column><mj-image src="https://example.org/a.png" alt="a"/>'
-     '</mj-column></mj-section>',
+    ("image", ('<mj-section padding="0 24px"><mj-column><mj-image src="https://example.org/a.png" alt="a"/>'
+     '</mj-column></mj-section>'),
      [("table", 600), ("table", 600), ("td", 552), ("td", 502), ("img", 502)]),
-    ("column border", '<mj-section padding="0 24px"><mj-column border-left="4px solid #d69e2e" padding="12px 0">'
-     '<mj-divider padding="0 16px"/></mj-column></mj-section>',
+    ("column border", ('<mj-section padding="0 24px"><mj-column border-left="4px solid #d69e2e" padding="12px 0">'
+     '<mj-divider padding="0 16px"/></mj-column></mj-section>'),
      [("table", 600), ("table", 600), ("td", 552), ("table", 516), ("table", 516)]),
-    ("uneven columns and padding", '<mj-section padding="0 10px 0 30px"><mj-column width="25%"><mj-text>a'
-     '</mj-text></mj-column><mj-column width="75%"><mj-divider padding="0 5px"/></mj-column></mj-section>',
+    ("uneven columns and padding", ('<mj-section padding="0 10px 0 30px"><mj-column width="25%"><mj-text>a'
+     '</mj-text></mj-column><mj-column width="75%"><mj-divider padding="0 5px"/></mj-column></mj-section>'),
      [("table", 600), ("table", 600), ("td", 140), ("td", 420), ("table", 410), ("table", 410)]),
     # official MJML leaves the wrapper's inner cell at 600px inside its 560px of room; we cut it
-    ("wrapper padding", '<mj-wrapper padding="0 20px"><mj-section padding="0 10px"><mj-column><mj-divider '
-     'padding="0"/></mj-column></mj-section></mj-wrapper>',
+    ("wrapper padding", ('<mj-wrapper padding="0 20px"><mj-section padding="0 10px"><mj-column><mj-divider '
+     'padding="0"/></mj-column></mj-section></mj-wrapper>'),
      [("table", 600), ("table", 600), ("td", 560), ("table", 560), ("table", 560), ("td", 540),
       ("table", 540), ("table", 540)]),
 ]
