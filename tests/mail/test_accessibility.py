@@ -117,7 +117,7 @@ def test_dark_palette_is_dark_and_readable(browser: Any, composer: Composer, mod
         assert len(found["texts"]) > 20
         low = [t for t in found["texts"] if t["ratio"] < 4.5]
         assert low == [], low
-        cards = page.evaluate("() => [...document.querySelectorAll('.nl-card')].map("
+        cards = page.evaluate("() => [...document.querySelectorAll('.nl-card, .article')].map("
                               "e => getComputedStyle(e).backgroundColor)")
         assert cards and set(cards) == {"rgb(22, 27, 34)"}  # every card dark, none left white
     page.context.close()
