@@ -211,7 +211,7 @@ def _walk(el: Element, room: float, found: list[Overflow], fixes: list[_Fix]) ->
             want = max(px)
             limit = room
             if el.tag == "tr" and scale < 1.0:
-                limit = math.floor(want * scale)
+                limit = math.floor(want * scale + 1e-6)  # 600 * (492 / 600) is 491.99…
             if want > limit + TOLERANCE:
                 if el.tag != "tr":
                     found.append(Overflow(child.where(), want, room))

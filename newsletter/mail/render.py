@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import textwrap
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from ..errors import TemplateError
 from . import markup, wording
 from .mjmllint import lint
 from .outlook import fit_widths
+from .plaintext import LIMIT, wrap
+from .tokens import MAX_LENGTH as MAX_TOKEN_LENGTH
 
 GREETING = "__NL_GREETING__"
 TOPICS = "__NL_TOPICS__"
@@ -108,12 +109,13 @@ class Renderer:
             "articles": [self._html_article(issue.articles[i], anchors[i]) for i in sel],
         })
         html = self._to_html(mjml_src)
-        refs = markup.References()
-        notice = textwrap.fill(base["notice"], WIDTH) if base["notice"] else ""
+        refs = markup.References()  # numbered in reading order: intro, articles, also, footer
+        notice = "\n".join(wrap(base["notice"], WIDTH)) if base["notice"] else ""
         intro = markup.to_text(issue.intro, refs)
         text_articles = [self._text_article(issue.articles[i], refs) for i in sel]
         text_also = [_bullet(f"{o['title']} [{refs.number(o['url'])}]") for o in also]
         web_ref = refs.number(web_url)
+        url_room = len(self.settings.base_url) + len("/p/") + MAX_TOKEN_LENGTH
         text = self._run(self._text, TEXT_TEMPLATE, {
             **base,
             "notice": notice,
@@ -122,29 +124,36 @@ class Renderer:
             "articles": text_articles,
             "also": text_also,
             "web_ref": web_ref,
-            "references": refs.urls,
-            "postal_wrapped": textwrap.fill(self.settings.postal_address, WIDTH),
+            "references": refs.lines(),
+            "preferences_line": _footer_line("Change your topics:", PREFERENCES_URL, url_room),
+            "unsubscribe_line": _footer_line("Unsubscribe:", UNSUBSCRIBE_URL, url_room),
+            "postal_wrapped": "\n".join(wrap(self.settings.postal_address, WIDTH)),
         })
         return Rendered(sel, issue.subject, html, text)
 
     def _html_article(self, a: Article, anchor: str) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        notes = markup.Notes()
         return {"title": a.title, "anchor": anchor, "citation": a.citation, "link": a.link,
                 "topic_labels": [labels[t] for t in a.topics],
-                "summary_html": Markup(markup.to_html(a.summary)),
-                "implications_html": Markup(markup.to_html(a.implications))}
+                "summary_html": Markup(markup.to_html(a.summary, notes)),
+                "implications_html": Markup(markup.to_html(a.implications, notes)),
+                "notes_html": Markup(markup.notes_html(notes))}
 
     def _text_article(self, a: Article, refs: markup.References) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        title = wrap(a.title, WIDTH)  # the author's case: titles carry gene names, units, Greek
+        notes = markup.Notes()
         return {
-            "title_wrapped": textwrap.fill(a.title.upper(), WIDTH),
-            "citation_wrapped": textwrap.fill(a.citation, WIDTH) if a.citation else "",
-            "topics_wrapped": textwrap.fill(", ".join(labels[t] for t in a.topics), WIDTH,
-                                            initial_indent=" " * 8)[8:],
-            "summary": markup.to_text(a.summary, refs),
-            "implications": markup.to_text(a.implications, refs),
+            "title_wrapped": "\n".join(title),
+            "title_rule": "=" * max(len(line) for line in title),
+            "citation_wrapped": "\n".join(wrap(a.citation, WIDTH)) if a.citation else "",
+            "topics_wrapped": "\n".join(wrap(", ".join(labels[t] for t in a.topics), WIDTH, "Topics: ")),
+            "summary": markup.to_text(a.summary, refs, notes),
+            "implications": markup.to_text(a.implications, refs, notes),
+            "notes": markup.notes_text(notes.text),
             "link": a.link,
-            "link_ref": refs.number(a.link) if a.link else 0,
+            "link_ref": refs.number(a.link) if a.link else 0,  # numbered after the prose it follows
         }
 
     def _run(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
@@ -202,8 +211,13 @@ def inline_css_faithfully(html: str, css: str) -> str:
 
 
 def _bullet(line: str) -> str:
-    return textwrap.fill(line, WIDTH, initial_indent="- ", subsequent_indent="  ",
-                         break_long_words=False, break_on_hyphens=False)
+    return "\n".join(wrap(line, WIDTH, "- ", "  "))
+
+
+def _footer_line(label: str, marker: str, url_room: int) -> str:
+    """`label URL` on one line when the longest URL the marker can become fits in 78 columns,
+    else the URL on a line of its own (URLs are the only lines allowed past 78)."""
+    return f"{label} {marker}" if len(label) + 1 + url_room <= LIMIT else f"{label}\n{marker}"
 
 
 def _template_line(exc: BaseException, name: str) -> int:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsletter.content.rhythm import LONG, MIN_LAST, TARGET
 from newsletter.mail.markup import References, to_html, to_text
-from newsletter.mail.rhythm import LONG, MIN_LAST, TARGET
 
 SENTENCE = "The trial enrolled adults who had waited a long time for care and then improved."  # 15 words
 
