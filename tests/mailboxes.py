@@ -7,7 +7,9 @@ unprivileged `nobody` (Dovecot refuses to access mail as root); otherwise by the
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import pwd
 import shutil
 import socket
@@ -230,4 +232,7 @@ def personalise(name: str, *, address: str = SAMPLE_READER, token: str = "k1.202
         text = text.replace("bounces+__TOKEN__@news.example.org", envelope)
     text = text.replace("__TOKEN__", token).replace("__SID__", sid).replace("__UTOKEN__", utoken)
     text = text.replace("<2021-04.", f"<{issue}.").replace(SAMPLE_READER, address)
+    if address != SAMPLE_READER:  # each mail system's report has its own Message-ID
+        tag = hashlib.sha256(f"{address}|{issue}|{token}".encode()).hexdigest()[:10]
+        text = re.sub(r"(?im)^(Message-I[Dd]:\s*<)", rf"\g<1>{tag}.", text, count=1)
     return text.encode("utf-8")

@@ -80,9 +80,12 @@ class Verp:
         if kid is None:
             return None
         try:
-            sid = base64.urlsafe_b64encode(base64.b32decode(sid32.upper() + "=")).decode()
+            raw = base64.b32decode(sid32.upper() + "=")
         except ValueError:  # binascii.Error
             return None
+        if base64.b32encode(raw).decode().rstrip("=").lower() != sid32:
+            return None  # the unused low bits of the last character must be zero: one spelling only
+        sid = base64.urlsafe_b64encode(raw).decode()
         issue = f"{year}-{month}"
         if hmac.compare_digest(self._mac(kid, issue, sid).encode(), mac.encode()):
             return VerpTarget(issue, sid)
