@@ -124,7 +124,7 @@ def _suppress(db: sqlite3.Connection, rec: Recorded, source: str, now: float, da
         db.execute("INSERT INTO suppressions (email_key, reason, source, created, detail) VALUES (?,?,?,?,?) "
                    "ON CONFLICT(email_key) DO UPDATE SET reason=excluded.reason, source=excluded.source, "
                    "created=excluded.created, detail=excluded.detail",
-                   (ev.email_key, Reason.COMPLAINT, source, now, f"spam complaint ({what})"[:300]))
+                   (ev.email_key, Reason.COMPLAINT, source, now, what[:300]))
     elif rec.result == "suppressed":
         db.execute("INSERT OR IGNORE INTO suppressions (email_key, reason, source, created, detail) "
                    "VALUES (?,?,?,?,?)", (ev.email_key, Reason.HARD_BOUNCE, source, now, what[:300]))
