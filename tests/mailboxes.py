@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import pwd
+import re
 import shutil
 import socket
 import subprocess

@@ -97,18 +97,18 @@ def test_oversize_is_refused_before_parsing() -> None:
 
 @pytest.mark.parametrize("data", [
     # a report that says delivery-status but carries no recipient block
-    b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
-    b"x\n--b--\n",
+    (b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
+     b"x\n--b--\n"),
     # a feedback report without its feedback part, and one without Feedback-Type
-    b'Content-Type: multipart/report; report-type=feedback-report; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
-    b"x\n--b--\n",
-    b'Content-Type: multipart/report; report-type=feedback-report; boundary="b"\n\n--b\n'
-    b"Content-Type: message/feedback-report\n\nUser-Agent: x\n--b--\n",
+    (b'Content-Type: multipart/report; report-type=feedback-report; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
+     b"x\n--b--\n"),
+    (b'Content-Type: multipart/report; report-type=feedback-report; boundary="b"\n\n--b\n'
+     b"Content-Type: message/feedback-report\n\nUser-Agent: x\n--b--\n"),
     # MIME nested deeper than anyone writes, and too many parts
     b'Content-Type: multipart/mixed; boundary="a"\n\n' + b"".join(
         f'--a\nContent-Type: multipart/mixed; boundary="a{i}"\n\n'.encode() for i in range(3000)),
-    b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n' + b"--b\nContent-Type: text/plain\n\nx\n" * 800
-    + b"--b--\n",
+    (b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+     + b"--b\nContent-Type: text/plain\n\nx\n" * 800 + b"--b--\n"),
 ])
 def test_malformed_reports_are_skipped_with_a_reason(data: bytes) -> None:
     with pytest.raises(Malformed):

@@ -206,4 +206,4 @@ def test_local_maildir_and_mbox(project: Path, kind: str) -> None:
     assert [s.outcome for s in run.settled] == [Outcome.SUPPRESSED, Outcome.UNSUBSCRIBED]
     read_bounces(composer.settings, composer.keys, ReadOptions(spec, "delete"))
     assert len((mailbox.Maildir(project / "bounces") if kind == "maildir" else mailbox.mbox(project / "bounces.mbox"))
-               .keys()) == 0  # noqa: SIM118
+               .keys()) == 0

@@ -59,7 +59,7 @@ def sns_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CertServe
     hits: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             hits.append(self.path)
             body = pem if self.path.endswith(".pem") else b"<ConfirmSubscriptionResponse/>"
             self.send_response(200)
