@@ -238,7 +238,7 @@ class LocalSource:
 
     def items(self) -> list[Item]:
         out = []
-        for key in self.box.keys():  # noqa: SIM118 - iterating a Mailbox yields messages
+        for key in sorted(self.box.keys(), key=str):  # Maildir names start with the arrival time
             with self.box.get_file(key) as f:
                 head = b"".join(_head_lines(f))
                 size = len(head) + len(f.read())
