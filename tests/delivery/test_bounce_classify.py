@@ -89,6 +89,13 @@ def test_status_classes(status: str, diagnostic: str, kind: Kind) -> None:
     assert classify(dsn, max_bytes=LIMIT).kind == kind
 
 
+@pytest.mark.parametrize("subject", ["=?utf-8?q?R=C3=A9ponse_automatique_:_absent?=", "Out of Office: April",
+                                     "=?iso-8859-1?q?Abwesenheitsnotiz?=", "AUTOMATIC REPLY: x"])
+def test_auto_reply_subjects_even_encoded(subject: str) -> None:
+    msg = f"From: someone@example.org\nSubject: {subject}\nMessage-ID: <a@example.org>\n\nBack soon.\n".encode()
+    assert classify(msg, max_bytes=LIMIT).kind == Kind.AUTO_REPLY
+
+
 # -- hostile input -------------------------------------------------------------------------------
 def test_oversize_is_refused_before_parsing() -> None:
     with pytest.raises(Malformed, match="over the 10,000-byte limit"):

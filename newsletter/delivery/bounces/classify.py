@@ -21,6 +21,7 @@ import email
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import HeaderParser
 from enum import StrEnum
@@ -237,7 +238,15 @@ def _auto_reply(msg: Message) -> bool:
         return True
     if str(msg.get("Precedence") or msg.get("X-Precedence") or "").strip().lower() == "auto_reply":
         return True
-    return bool(_AUTO_SUBJECT.match(str(msg.get("Subject") or "")))
+    return bool(_AUTO_SUBJECT.match(_decoded(msg.get("Subject"))))
+
+
+def _decoded(value: object) -> str:
+    """A header's text with RFC 2047 encoded-words decoded ('' when it cannot be)."""
+    try:
+        return str(make_header(decode_header(str(value or ""))))
+    except (ValueError, LookupError, UnicodeError):
+        return str(value or "")
 
 
 def _from_mail_system(msg: Message) -> bool:

@@ -66,7 +66,8 @@ class Matcher:
             verp = self.verp.find(text)
             found = [t for v in verp.genuine if (t := self._target(v.sid, v.issue, "VERP")) is not None]
             if not verp.genuine and verp.forged:
-                return Match("forged", note=f"{verp.forged} envelope address(es) with a bad signature")
+                return Match("forged", note=f"{verp.forged} envelope address(es) with a bad signature (forged, or "
+                                            "signed with a key no longer in NEWSLETTER_TOKEN_KEYS)")
         if not found:
             for issue, sid in dict.fromkeys(self._mid.findall(text)):
                 t = self._target(sid, issue, "Message-ID")
