@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     reply TEXT,
     next_attempt REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
+    date_header TEXT,
     PRIMARY KEY (issue, email_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (issue, state);
@@ -105,6 +106,13 @@ def new_sid() -> str:
     """A subscriber's random id in the state database (it reveals nothing about the address):
     72 random bits, 12 URL-safe characters; tokens sign it."""
     return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to `_SCHEMA`."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+    if "date_header" not in columns:  # the Date of each message, stamped when handed over
+        db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
 
 
 class Database:
