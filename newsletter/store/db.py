@@ -88,16 +88,6 @@ CREATE INDEX IF NOT EXISTS bounces_by_issue ON bounces (issue, kind);
 """
 
 
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a database made by an older version up to date (idempotent)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
-    if "detail" not in columns:
-        # suppressions.reason became a kind (audience.Reason); the text moved to `detail`
-        db.execute("ALTER TABLE suppressions ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
-        db.execute("UPDATE suppressions SET detail=TRIM(SUBSTR(reason, 13)), reason='hard-bounce' "
-                   "WHERE reason LIKE 'hard bounce:%'")
-
-
 class LedgerError(NewsletterError):
     exit_code = 6
 
@@ -113,6 +103,12 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
     if "date_header" not in columns:  # the Date of each message, stamped when handed over
         db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
+    if "detail" not in columns:
+        # suppressions.reason became a kind (audience.Reason); the text moved to `detail`
+        db.execute("ALTER TABLE suppressions ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
+        db.execute("UPDATE suppressions SET detail=TRIM(SUBSTR(reason, 13)), reason='hard-bounce' "
+                   "WHERE reason LIKE 'hard bounce:%'")
 
 
 class Database:
