@@ -368,6 +368,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every item")
     ap.add_argument("--out", default=str(REPO / "bench" / "RESULTS.md"), help="where to write the results")
     ap.add_argument("--keep", action="store_true", help="keep the temporary projects")
+    ap.add_argument("--only", default="", help="comma-separated items to run (render, message, load, "
+                                               "dispatch, scaling, startup, preview); default all")
     a = ap.parse_args()
     if a.quick and a.subscribers == 20_000:
         a.subscribers = 2_000
@@ -377,17 +379,26 @@ def main() -> int:
     b = Bench(a, tmp)
     b.machine = machine()  # type: ignore[attr-defined]
     started = time.time()
+    only = set(filter(None, a.only.split(",")))
+
+    def wanted(item: str) -> bool:
+        return not only or item in only
+
     try:
-        b.render()
-        b.message()
-        b.load()
-        ca, server_pem = tls_files(tmp / "tls")  # TLS, as a real relay speaks it
-        CA_FILE.append(ca)
-        with smtp_sink() as sink, tls_front(sink.port, server_pem) as near, delay_proxy(near, 0.020) as far:
-            b.dispatch(near, far)
-            b.scaling(near)
-        b.startup()
-        b.preview()
+        for item, step in (("render", b.render), ("message", b.message), ("load", b.load)):
+            if wanted(item):
+                step()
+        if wanted("dispatch") or wanted("scaling"):
+            ca, server_pem = tls_files(tmp / "tls")  # TLS, as a real relay speaks it
+            CA_FILE.append(ca)
+            with smtp_sink() as sink, tls_front(sink.port, server_pem) as near, delay_proxy(near, 0.020) as far:
+                if wanted("dispatch"):
+                    b.dispatch(near, far)
+                if wanted("scaling"):
+                    b.scaling(near)
+        for item, step in (("startup", b.startup), ("preview", b.preview)):
+            if wanted(item):
+                step()
     finally:
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
