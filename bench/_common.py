@@ -68,7 +68,8 @@ def write_subscribers(path: Path, n: int, seed: int = 7) -> Path:
     import yaml
 
     cfg = yaml.safe_load((SITE / "newsletter.yaml").read_text(encoding="utf-8"))
-    labels: dict[str, str] = cfg["topics"]
+    # a topic is `slug: label` or `slug: {label: ..., aliases: [...]}`
+    labels = {k: v if isinstance(v, str) else v["label"] for k, v in cfg["topics"].items()}
     slugs = list(labels)
     rnd = random.Random(seed)
     out = []
