@@ -11,6 +11,7 @@ from ..errors import NewsletterError
 
 COMMANDS = {
     "check": "validate issues and the subscriber list, render every variant and check it",
+    "cite": "print the APA 7 reference of a DOI (from references/, or looked up and cached)",
     "render": "write the finished HTML, text and .eml of an issue (or one reader's copy)",
     "send-test": "send one [TEST] copy to any address (not recorded as a delivery)",
     "send": "dispatch an issue to the subscriber list (resumable)",

@@ -72,6 +72,11 @@ class Settings:
     # a second copy. "process": commits survive a crash of the process but not of the machine
     # (SQLite WAL, synchronous=NORMAL); faster, and a power loss may re-send in-flight messages.
     durability: str = "disk"
+    # DOI registries, asked only by `check --online` and `cite` (mirrors and tests point them
+    # elsewhere; NEWSLETTER_CROSSREF_URL / NEWSLETTER_DOI_URL override them)
+    crossref_url: str = "https://api.crossref.org"
+    doi_url: str = "https://doi.org"
+    crossref_mailto: str = ""  # the contact Crossref's polite pool asks for: reply_to or from
 
     @property
     def domain(self) -> str:
@@ -110,7 +115,8 @@ def load_settings(root: Path | None = None) -> Settings:
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from", "retry", "durability"]
+             "connections", "rate", "envelope_from", "retry", "durability", "crossref_url", "doi_url",
+             "crossref_mailto"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -152,6 +158,9 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
+    registries = {key: (schema.http_url(r, m[key], key) or "").rstrip("/")
+                  for key in ("crossref_url", "doi_url") if key in m}
+    contact = _mailbox(r, m["crossref_mailto"], "crossref_mailto") if "crossref_mailto" in m else None
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -161,7 +170,8 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability,
+        durability=durability, **registries,
+        crossref_mailto=(contact or reply_to or sender).addr,
     )
 
 

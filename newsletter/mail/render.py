@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from ..content.config import Settings
 from ..content.issue import Article, Issue
+from ..content.references import BrokenCacheFile, Reference, ReferenceCache, render_reference
 from ..content.textfile import display_path
 from ..errors import TemplateError
 from . import markup
@@ -63,6 +64,8 @@ class Renderer:
         self._html = self._compile(self._html_env, HTML_TEMPLATE)
         self._text = self._compile(self._text_env, TEXT_TEMPLATE)
         self._lint()
+        self.references = ReferenceCache.of(settings.root)
+        self._rendered_refs: dict[str, Reference] = {}
 
     # -- setup ---------------------------------------------------------------------------------
     def _display(self, name: str) -> str:
@@ -116,16 +119,20 @@ class Renderer:
 
     def _html_article(self, a: Article) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
-        return {"title": a.title, "citation": a.citation, "link": a.link, "link_label": a.link,
+        ref = self._reference(a)
+        citation = Markup(ref.html) if ref else a.citation
+        return {"title": a.title, "citation": citation, "link": a.link, "link_label": a.link,
                 "topic_labels": [labels[t] for t in a.topics],
                 "summary_html": Markup(markup.to_html(a.summary)),
                 "implications_html": Markup(markup.to_html(a.implications))}
 
     def _text_article(self, a: Article, refs: markup.References) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        ref = self._reference(a)
+        citation = ref.text if ref else a.citation
         return {
             "title_wrapped": textwrap.fill(a.title.upper(), WIDTH),
-            "citation_wrapped": textwrap.fill(a.citation, WIDTH) if a.citation else "",
+            "citation_wrapped": textwrap.fill(citation, WIDTH) if citation else "",
             "link": a.link, "link_label": "DOI" if a.doi else "Link",
             "link_ref": refs.number(a.link) if a.link else 0,
             "topics_wrapped": textwrap.fill(", ".join(labels[t] for t in a.topics), WIDTH,
@@ -133,6 +140,22 @@ class Renderer:
             "summary": markup.to_text(a.summary, refs),
             "implications": markup.to_text(a.implications, refs),
         }
+
+    def _reference(self, a: Article) -> Reference | None:
+        """The APA 7 reference from the DOI's cached record, for an article without a `citation`
+        (the DOI itself follows as the template's link). None when there is nothing to fill."""
+        if a.citation or not a.doi:
+            return None
+        try:
+            item = self.references.get(a.doi)
+        except BrokenCacheFile:
+            return None  # `check` reports the file
+        if item is None:
+            return None
+        key = repr(sorted(item.items()))
+        if key not in self._rendered_refs:
+            self._rendered_refs[key] = render_reference(item, with_doi=False)
+        return self._rendered_refs[key]
 
     def _run(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
         try:
