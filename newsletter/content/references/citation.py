@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .names import PARTICLES
+
 _DOI = re.compile(r"(?:https?://(?:dx\.)?doi\.org/|\bdoi:\s*)(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _ONLINE_FIRST = re.compile(r"\s*\bAdvance online publication\b\.?", re.IGNORECASE)
 _YEAR = re.compile(r"\(\s*(\d{4}[a-z]?|n\.\s?d\.|in press)\s*(?:,[^()]*)?\)\.?", re.IGNORECASE)
@@ -87,8 +89,9 @@ def _authors(text: str) -> tuple[list[str], bool, bool]:
 
 
 def _is_initials(token: str) -> bool:
+    """'A. C.', 'A.-M.', 'Ch.', and 'L. van' (a particle written after the initials)."""
     parts = [p for p in re.split(r"[\s-]+", token) if p]
-    return bool(parts) and all(_INITIAL.match(p) for p in parts)
+    return any(_INITIAL.match(p) for p in parts) and all(_INITIAL.match(p) or p in PARTICLES for p in parts)
 
 
 def _title_and_source(rest: str, out: ParsedCitation, journals: list[str]) -> None:

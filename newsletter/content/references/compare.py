@@ -101,7 +101,7 @@ def _authors(p: ParsedCitation, authors: list[dict[str, str]]) -> list[Finding]:
         return []
     out = []
     n, m = len(p.authors), len(authors)
-    expected = authors if not p.ellipsis else [*authors[:19], authors[-1]]
+    expected = authors if not p.ellipsis else [*authors[:min(n - 1, m - 1)], authors[-1]]
     if p.et_al:
         listed = ", ".join(surname(a) for a in authors[:20]) + (", …" if m > 20 else "")
         out.append(Finding("citation", f"'et al.' in a reference: APA 7 lists every author up to 20; "
@@ -109,7 +109,7 @@ def _authors(p: ParsedCitation, authors: list[dict[str, str]]) -> list[Finding]:
     elif p.ellipsis and m <= 20:
         out.append(Finding("citation", f"'…' in the author list, but the registry has only {m} authors: "
                                        "APA 7 lists all of them", "…"))
-    elif n != len(expected):
+    elif n != len(expected) or (p.ellipsis and n != 20):
         missing = [surname(a) for a in expected if not any(surnames_match(w, a) for w in p.authors)]
         extra = [w for w in p.authors if not any(surnames_match(w, a) for a in expected)]
         more = (f"; not in the citation: {', '.join(missing)}" if missing else "") + \

@@ -170,6 +170,11 @@ def _date(value: Any) -> list[int]:
 
 
 def _years(record: dict[str, Any], old: dict[str, Any]) -> dict[str, int]:
+    """Every year the registry gives (print, online, issue, issued, posted); an item normalised
+    before keeps its own (its `issued` is already the APA year, not the registry's)."""
+    if isinstance(old.get("years"), dict):
+        return {str(k): v for k, v in old["years"].items()
+                if isinstance(v, int) and not isinstance(v, bool) and 1000 <= v <= 3000}
     journal_issue = _dict(record.get("journal-issue"))
     found = {
         "print": _date(record.get("published-print")),
@@ -178,12 +183,7 @@ def _years(record: dict[str, Any], old: dict[str, Any]) -> dict[str, int]:
         "issued": _date(record.get("issued")),
         "posted": _date(record.get("posted")),
     }
-    years = {k: v[0] for k, v in found.items() if v}
-    prior = _dict(old.get("years"))
-    for k, v in prior.items():
-        if isinstance(v, int) and not isinstance(v, bool) and k not in years and 1000 <= v <= 3000:
-            years[str(k)] = v
-    return years
+    return {k: v[0] for k, v in found.items() if v}
 
 
 def _issued(record: dict[str, Any], out: CSL, years: dict[str, int]) -> None:
