@@ -71,8 +71,8 @@ def test_check_online_caches_fills_in_and_warns(site: Path, fake_registry: FakeR
     assert "10.1037/pst0000172: found at Crossref; cached in references/10.1037/pst0000172.json" in result.stdout
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warnings == [
-        "issues/2021-06.yaml:13:31: warning: articles[1].citation: author 2 'Del Ree' does not match the "
-        "registry's 'Del Re'",
+        ("issues/2021-06.yaml:13:31: warning: articles[1].citation: author 2 'Del Ree' does not match the "
+        "registry's 'Del Re'"),
         "issues/2021-06.yaml:13:81: warning: articles[1].citation: year 2017 does not match the registry (2018)",
     ]
     raw = json.loads((site / "references/10.1037/pst0000172.raw.json").read_text("utf-8"))

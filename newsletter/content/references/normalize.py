@@ -17,7 +17,7 @@ from typing import Any
 from .keys import doi_key
 from .markup import plain_text
 from .names import csl_name
-from .titles import drop_trailing_period, proper_nouns, sentence_case
+from .titles import capitalize_subtitle, drop_trailing_period, proper_nouns, sentence_case
 
 CSL = dict[str, Any]
 ONLINE_FIRST = "Advance online publication"
@@ -137,7 +137,7 @@ def _raw_title(record: dict[str, Any]) -> str:
 
 
 def _title(record: dict[str, Any], keep: set[str]) -> str:
-    return sentence_case(_raw_title(record), keep)
+    return capitalize_subtitle(sentence_case(_raw_title(record), keep))
 
 
 def _pages(record: dict[str, Any], out: CSL) -> None:

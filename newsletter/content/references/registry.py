@@ -26,7 +26,6 @@ from typing import Any, Self
 
 import httpx
 
-from ... import __version__
 from ..config import Settings
 from ..schema import url_problem
 from .cache import Fetched
@@ -102,7 +101,7 @@ class Registry:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
         self.sleep = sleep
-        agent = f"newsletter/{__version__}" + (f" (mailto:{config.mailto})" if config.mailto else "")
+        agent = f"newsletter/{_version()}" + (f" (mailto:{config.mailto})" if config.mailto else "")
         self.client = httpx.Client(timeout=config.timeout, headers={"User-Agent": agent},
                                    follow_redirects=True, max_redirects=5, transport=transport)
 
@@ -205,6 +204,15 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return max(0.0, when - (time.time() if now is None else now))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsletter")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "dev"
 
 
 def _json(r: httpx.Response, who: str) -> Any:

@@ -67,6 +67,14 @@ def sentence_case(title: str, keep: set[str] | frozenset[str] = frozenset()) -> 
     return "".join(out)
 
 
+def capitalize_subtitle(title: str) -> str:
+    """APA 7 capitalises the first word after a colon: '…depression: a qualitative metasynthesis' →
+    '…depression: A qualitative metasynthesis'. Only an all-lower-case word is touched (not 'eHealth')."""
+    return re.sub(r"(:\s+)([^\W\d_][\w'’-]*)",
+                  lambda m: m.group(1) + (m.group(2)[0].upper() + m.group(2)[1:]
+                                          if m.group(2) == m.group(2).lower() else m.group(2)), title)
+
+
 def _lower(word: str, keep: set[str] | frozenset[str]) -> str:
     plain = bool(word) and word[0].isupper() and word[1:] == word[1:].lower()
     return word.lower() if plain and word not in keep and word != "I" else word

@@ -50,8 +50,8 @@ CASES = [
     ("an author missing", PST.replace("Wampold, B. E., & ", "& ").replace("A. C., &", "A. C.,"),
      [("Flückiger", "lists 3 authors; the registry has 4; not in the citation: Wampold")]),
     ("et al.", PST.replace("Wampold, B. E., & Horvath, A. O.", "et al."),
-     [("et al.", "'et al.' in a reference: APA 7 lists every author up to 20; the registry has 4: "
-                 "Flückiger, Del Re, Wampold, Horvath")]),
+     [("et al.", ("'et al.' in a reference: APA 7 lists every author up to 20; the registry has 4: "
+                 "Flückiger, Del Re, Wampold, Horvath"))]),
     ("wrong journal", PST.replace("Psychotherapy, 55", "Psychotherapy Research, 55"),
      [("Psychotherapy Research", "journal 'Psychotherapy Research' differs from the registry's 'Psychotherapy'")]),
     ("wrong volume", PST.replace("55(4)", "56(4)"), [("56", "volume 56 differs from the registry's 55")]),

@@ -70,11 +70,13 @@ def test_datacite_csl_with_an_organisation_author() -> None:
 AWKWARD: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("list titles and a subtitle", {"title": ["First", "Second"], "subtitle": ["A study."]},
      {"title": "First: A study"}),
+    ("a lower-case subtitle is capitalised", {"title": ["Experiences: a qualitative metasynthesis"]},
+     {"title": "Experiences: A qualitative metasynthesis"}),
     ("JATS italics and entities", {"title": ["Effects of <jats:italic>r</jats:italic> &amp; <i>d</i>."]},
      {"title": "Effects of r & d"}),
     ("MathML keeps its text, drops the TeX annotation",
-     {"title": ["<mml:math><mml:msup><mml:mi>χ</mml:mi><mml:mn>2</mml:mn></mml:msup>"
-                "<mml:annotation encoding='application/x-tex'>\\chi^2</mml:annotation></mml:math> tests"]},
+     {"title": [("<mml:math><mml:msup><mml:mi>χ</mml:mi><mml:mn>2</mml:mn></mml:msup>"
+                "<mml:annotation encoding='application/x-tex'>\\chi^2</mml:annotation></mml:math> tests")]},
      {"title": "χ2 tests"}),
     ("superscript digits", {"title": ["Scores of 10<sup>3</sup> people"]}, {"title": "Scores of 10³ people"}),
     ("hostile markup is text, scripts are dropped",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.content.references.registry import Outcome, Registry, RegistryConfig, retry_after
-from tests.fake_registry import Fault, FakeRegistry, crossref_record, datacite_item
+from tests.fake_registry import FakeRegistry, Fault, crossref_record, datacite_item
 
 PACKAGE = Path(__file__).resolve().parents[3] / "newsletter"
 
