@@ -6,6 +6,9 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from newsletter.content.references.citation import parse
 from newsletter.content.references.compare import check_citation, check_record, check_title
@@ -159,3 +162,42 @@ def test_parse_keeps_a_title_with_full_stops_when_the_journal_is_known() -> None
     assert (p.authors, p.title, p.journal, p.volume, p.issue, p.pages) == (
         ["World Health Organization"], "Trends in the U.S. population", "Psychology, Health & Medicine", "3", "2",
         "1–10")
+
+
+RECORDS = ["10.1037/cou0000424", "10.1037/pst0000172", "10.1080/10503307.2020.1817603", "10.1007/s12671-020-01425-3",
+           "10.1186/s12888-020-02682-1", "10.1016/j.cpr.2019.101810", "10.3389/fpsyg.2019.00347",
+           "10.1038/s41746-019-0188-8"]
+
+
+@pytest.mark.parametrize("doi", RECORDS)
+def test_the_rendered_reference_passes_its_own_check(doi: str) -> None:
+    from newsletter.content.references.apa import render
+
+    item = record(doi)
+    assert check_citation(render(item, with_doi=False).text, item, doi) == []
+    assert check_citation(render(item).text, item, doi) == []
+
+
+_family = st.text(st.characters(categories=("Lu", "Ll"), codec="utf-8"), min_size=2, max_size=12).map(str.title).filter(
+    lambda f: f not in ("Jr", "Sr", "Ii", "Iii", "Iv"))  # a surname spelled like a suffix is ambiguous
+_given = st.text(st.characters(categories=("Lu",), codec="utf-8"), min_size=1, max_size=2)
+_words = st.lists(st.text(st.characters(categories=("Ll",), codec="utf-8"), min_size=1, max_size=9),
+                  min_size=1, max_size=12)
+
+
+@hsettings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(_given, _family, st.sampled_from(["", "van", "de", "Del"])), min_size=1, max_size=25),
+       _words, _words, st.integers(1900, 2030), st.sampled_from(["", "4"]), st.booleans())
+def test_any_rendered_reference_passes_its_own_check(people: list[tuple[str, str, str]], title: list[str],
+                                                     subtitle: list[str], year: int, issue: str,
+                                                     question: bool) -> None:
+    """APA text made from a record reads back as that record: whatever the names, particles,
+    number of authors (the 21+ ellipsis form included) and title punctuation."""
+    from newsletter.content.references.apa import render
+
+    authors = [{"given": ". ".join(g) + ".", "family": f"{p} {f}".strip()} for g, f, p in people]
+    text = " ".join(title).capitalize() + ("?" if question else ":") + " " + " ".join(subtitle)
+    item = record("10.1037/pst0000172", author=authors, title=[text], issue=issue or None,
+                  **{"published-print": {"date-parts": [[year]]}, "published-online": None,
+                     "journal-issue": None})
+    assert check_citation(render(item, with_doi=False).text, item, "10.1037/pst0000172") == []
