@@ -9,6 +9,8 @@ Routes (under the path of base_url, if it has one):
   GET  /archive/YYYY-MM the issue with every article and neutral text for the personal parts
   GET  /manage          where the personal links are (the web version links here)
   GET  /healthz         200 "ok" when the state database answers
+  POST /webhooks/ses, /webhooks/postmark   relay bounce/complaint webhooks, when configured
+                        (signature-verified or authenticated: webhooks.py)
 
 A 'u' token only unsubscribes; the preference page needs the separate 'p' token from the same
 e-mail, and no page hands out one kind of token in exchange for the other. Bad tokens of any
@@ -38,6 +40,7 @@ from .archive import Archive
 from .middleware import SecurityHeaders
 from .pages import mask_email, render
 from .state import Person, State, Unavailable
+from .webhooks import webhook_routes
 
 log = logging.getLogger("newsletter.serve")
 
@@ -61,6 +64,7 @@ def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Co
         Route("/archive/{month}", pages.archive_page, methods=["GET"]),
         Route("/manage", pages.manage, methods=["GET"]),
         Route("/healthz", pages.healthz, methods=["GET"]),
+        *webhook_routes(settings, state, composer.keys),
     ]
     prefix = urlsplit(settings.base_url).path.rstrip("/")
     routes: list[BaseRoute] = [Mount(prefix, routes=inner)] if prefix else inner
