@@ -9,6 +9,7 @@ from pathlib import Path
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
 from .feedback import FeedbackSettings, parse_feedback
+from .logo import Logo, parse_logo
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -73,6 +74,7 @@ class Settings:
     durability: str = "disk"
     # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+    logo: Logo | None = None
     # DOI registries, asked only by `check --online` and `cite` (mirrors and tests point them
     # elsewhere; NEWSLETTER_CROSSREF_URL / NEWSLETTER_DOI_URL override them)
     crossref_url: str = "https://api.crossref.org"
@@ -115,7 +117,7 @@ def load_settings(root: Path | None = None) -> Settings:
 
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
-_OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
+_OPTIONAL = ["logo", "reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
              "connections", "rate", "envelope_from", "retry", "durability", "bounce_address", "bounces",
              "webhooks", "crossref_url", "doi_url", "crossref_mailto"]
 
@@ -159,6 +161,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
+    logo = parse_logo(r, m["logo"]) if "logo" in m else None
     feedback = parse_feedback(r, m)
     registries = {key: (schema.http_url(r, m[key], key) or "").rstrip("/")
                   for key in ("crossref_url", "doi_url") if key in m}
@@ -172,7 +175,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability, feedback=feedback, **registries,
+        durability=durability, feedback=feedback, logo=logo, **registries,
         crossref_mailto=(contact or reply_to or sender).addr,
     )
 

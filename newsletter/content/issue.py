@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import schema
+from . import advice, schema
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
 from .textfile import display_path
@@ -97,7 +97,11 @@ def _parse(r: Reader, node: YNode, path: Path, settings: Settings) -> Issue | No
         return None
     issue = Issue(path, month, "", intro, tuple(articles))
     subj = subject or default_subject(settings, issue.month_label)
-    return Issue(path, month, subj, intro, tuple(articles))
+    issue = Issue(path, month, subj, intro, tuple(articles))
+    items = m["articles"].value
+    assert isinstance(items, list)
+    advice.advise(r, issue, m.get("intro"), items, settings)
+    return issue
 
 
 def _month(r: Reader, node: YNode | None, path: Path) -> str | None:
