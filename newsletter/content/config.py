@@ -10,6 +10,7 @@ import yaml
 
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
+from .signup import SignupSettings, parse_signup
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -72,6 +73,7 @@ class Settings:
     # a second copy. "process": commits survive a crash of the process but not of the machine
     # (SQLite WAL, synchronous=NORMAL); faster, and a power loss may re-send in-flight messages.
     durability: str = "disk"
+    signup: SignupSettings = field(default_factory=SignupSettings)
 
     @property
     def domain(self) -> str:
@@ -110,7 +112,7 @@ def load_settings(root: Path | None = None) -> Settings:
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from", "retry", "durability"]
+             "connections", "rate", "envelope_from", "retry", "durability", "signup"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -152,6 +154,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
+    signup = parse_signup(r, m["signup"], _number) if "signup" in m else SignupSettings()
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -161,7 +164,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability,
+        durability=durability, signup=signup,
     )
 
 

@@ -1,17 +1,18 @@
 """The ledger: durable per-recipient state, suppressions and preference changes (SQLite, WAL),
-one connection behind two facades: the audience (`audience.py`) and the campaigns and their
-deliveries (`campaigns.py`)."""
+one connection behind three facades: the audience (`audience.py`), the campaigns and their
+deliveries (`campaigns.py`) and the signups of the public form (`signups.py`)."""
 
 from __future__ import annotations
 
 from .audience import Audience, Preference, SuppressionRow
 from .campaigns import STATES, Campaigns, Delivery, State
 from .db import Busy, LedgerError, new_sid
+from .signups import Confirmation, ConsentRecord, SignupClaim, SignupForm, Signups, WebSubscriber
 
 
-class Ledger(Audience, Campaigns):
+class Ledger(Audience, Campaigns, Signups):
     """The state database: `Ledger(path)` to write, `Ledger.read_only(path)` to look."""
 
 
-__all__ = ["STATES", "Busy", "Delivery", "Ledger", "LedgerError", "Preference", "State", "SuppressionRow",
-           "new_sid"]
+__all__ = ["STATES", "Busy", "Confirmation", "ConsentRecord", "Delivery", "Ledger", "LedgerError", "Preference",
+           "SignupClaim", "SignupForm", "State", "SuppressionRow", "WebSubscriber", "new_sid"]
