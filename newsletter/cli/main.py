@@ -16,7 +16,8 @@ COMMANDS = {
     "send": "dispatch an issue to the subscriber list (resumable)",
     "status": "show the delivery state of an issue",
     "preview": "live preview in the browser while writing",
-    "serve": "the public unsubscribe and preference pages",
+    "serve": "the public pages: unsubscribe, preferences, archive, feeds, signup",
+    "site": "the public archive as static files (site build --out DIR)",
     "subscribers": "subscriber list tools (export the merged list)",
 }
 

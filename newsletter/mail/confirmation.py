@@ -35,7 +35,8 @@ TEXT_TEMPLATE = "confirm.txt"
 def _header(name: str, value: str) -> bytes:
     # the header factory, not fold_binary: a short non-ASCII value would not be encoded
     pol = email.policy.SMTP
-    return pol.header_factory(name, value).fold(policy=pol).encode("ascii")
+    folded: str = pol.header_factory(name, value).fold(policy=pol)
+    return folded.encode("ascii")
 
 
 @dataclass

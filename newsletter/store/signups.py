@@ -43,6 +43,7 @@ class SignupClaim:
     email: str
     name: str
     smtputf8: bool
+    topics: frozenset[str] | None
     mail: bool
     previous: float | None
 
@@ -113,7 +114,7 @@ class Signups(Database):
                 mail = mailed is None or mailed <= now - interval
                 if mail:
                     db.execute("UPDATE signups SET mailed=? WHERE rid=?", (now, rid))
-                out.append(SignupClaim(rid, f.email, f.name, f.smtputf8, mail, mailed))
+                out.append(SignupClaim(rid, f.email, f.name, f.smtputf8, f.topics, mail, mailed))
         return out
 
     def claim_resend(self, rid: str, *, now: float | None = None, interval: float = 600.0) -> SignupClaim | None:
@@ -121,15 +122,15 @@ class Signups(Database):
         `mail=False` inside the address's interval; None if unknown or already confirmed."""
         now = time.time() if now is None else now
         with self.tx() as db:
-            row = db.execute("SELECT email, name, smtputf8, mailed FROM signups WHERE rid=? AND confirmed IS NULL",
-                             (rid,)).fetchone()
+            row = db.execute("SELECT email, name, smtputf8, topics, mailed FROM signups WHERE rid=? AND "
+                             "confirmed IS NULL", (rid,)).fetchone()
             if row is None:
                 return None
-            email, name, utf8, mailed = row
+            email, name, utf8, topics, mailed = row
             mail = mailed is None or mailed <= now - interval
             if mail:
                 db.execute("UPDATE signups SET mailed=? WHERE rid=?", (now, rid))
-        return SignupClaim(rid, email, name, bool(utf8), mail, mailed)
+        return SignupClaim(rid, email, name, bool(utf8), _topics(topics), mail, mailed)
 
     def unclaim_signup(self, rid: str, previous: float | None) -> None:
         """Sending the confirmation failed: give the address its turn back."""

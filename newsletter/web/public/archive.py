@@ -103,4 +103,4 @@ class Archive:
             return view
 
 
-__all__ = ["Archive", "ArticleView", "IssueView", "MONTH", "issue_view"]
+__all__ = ["MONTH", "Archive", "ArticleView", "IssueView", "issue_view"]

@@ -15,16 +15,19 @@ path of base_url; feeds link with absolute URLs.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ...content.config import Settings
+from ...errors import NewsletterError
 from ..pages import environment, static_text
-from .archive import MONTH, Archive, IssueView
+from .archive import MONTH, Archive
 from .feeds import issue_feed, topic_feed
 from .scholarly import coins, json_ld
 
@@ -116,8 +119,27 @@ class Site:
         return Page(html.encode(), HTML)
 
 
+def build(site: Site, out: Path, published: Mapping[str, float]) -> list[Path]:
+    """Write every page of the archive under `out` (created if needed; files replaced
+    atomically, nothing else touched); the files written. Raises NewsletterError."""
+    written = []
+    for path in site.paths(published):
+        page = site.render(path, published)
+        assert page is not None, path
+        target = out / site.file_for(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_bytes(page.body)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise NewsletterError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        written.append(target)
+    return written
+
+
 def _date(ts: float) -> str:
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d")
 
 
-__all__ = ["CSS_PATH", "SITE_CSP", "Page", "Site"]
+__all__ = ["CSS_PATH", "SITE_CSP", "Page", "Site", "build"]
