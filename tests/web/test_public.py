@@ -521,7 +521,7 @@ def test_subscribers_export(site: Site, project: Path, capsys: pytest.CaptureFix
     out = project / "subscribers.new.yaml"
     assert main(["subscribers", "export", "--subscribers", "subscribers.example.yaml", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "exported 5 subscriber(s) (1 with topics changed on the web; 1 unsubscribed" in err
+    assert "exported 5 subscriber(s) (0 signed up on the web, 1 with topics changed on the web; 1 unsubscribed" in err
     assert (out.stat().st_mode & 0o777) == 0o600
     text = out.read_text()
     assert "# - email: ben@example.com  # unsubscribed on" in text

@@ -35,7 +35,7 @@ CSS_PATH = "/site.css"
 ATOM = "application/atom+xml; charset=utf-8"
 HTML = "text/html; charset=utf-8"
 # The archive's pages: their own stylesheet only; JSON-LD is data, never run.
-SITE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+SITE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'")
 _TOPIC = re.compile(r"^/topics/([a-z0-9]+(?:-[a-z0-9]+)*)(/feed\.atom)?$")
 
