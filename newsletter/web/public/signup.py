@@ -107,7 +107,8 @@ class SignupPages:
     def validate(self, form: FormData) -> SignupForm | Response:
         """The form as a SignupForm, or the form page again with every problem marked."""
         raw_email = str(form.get("email") or "").strip()
-        name = " ".join(str(form.get("name") or "").split())
+        raw_name = str(form.get("name") or "").strip()
+        name = " ".join(raw_name.split())
         picked = [str(v) for v in form.getlist("topic")]
         labels = self.settings.taxonomy.labels
         errors: dict[str, str] = {}
@@ -121,7 +122,7 @@ class SignupPages:
             errors["name"] = f"Please shorten the name to at most {MAX_NAME} characters."
         else:
             try:
-                check_header_value(name, "the name")
+                check_header_value(raw_name, "the name")  # line breaks refused, not folded away
             except HeaderValueError:
                 errors["name"] = "The name contains characters that cannot be used in an e-mail header."
         unknown = [p for p in picked if p not in labels]
