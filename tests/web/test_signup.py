@@ -270,7 +270,10 @@ def test_idn_and_display_of_addresses(web: Web) -> None:
 def test_cross_site_posts_are_refused(web: Web) -> None:
     for origin in ("https://evil.example.com", "null", "http://news.example.org.evil.example.com"):
         assert web.post(headers={"Origin": origin}).status_code == 403
-    assert web.post(headers={"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}).status_code == 200
+        assert web.post(headers={"Origin": origin, "Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert web.post(headers={"Origin": "https://evil.example.com", "Sec-Fetch-Site": "same-site"}).status_code == 403
+    # our own pages are no-referrer: a browser sends Origin: null with Sec-Fetch-Site: same-origin
+    assert web.post(headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"}).status_code == 200
     (link,) = web.links()
     r = web.client.post(link, data={"action": "confirm"}, headers={"Origin": "https://www.example.org"})
     assert r.status_code == 403  # the confirmation button only from our own page

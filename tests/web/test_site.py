@@ -182,14 +182,15 @@ def test_site_build_writes_what_serve_serves(project: Path, settings: Settings, 
     publish(settings, "2020-10", "2020-12")
     out = project / "public"
     assert main(["site", "build", "--out", str(out)]) == 0
-    assert "wrote 79 files (2 issue(s)" in capsys.readouterr().out
+    assert "wrote 80 files (2 issue(s)" in capsys.readouterr().out
     for path, file in [("/archive/", "archive/index.html"), ("/", "index.html"), ("/archive/2020-10",
                        "archive/2020-10.html"), ("/topics/", "topics/index.html"), ("/topics/cbt", "topics/cbt.html"),
                        ("/feed.atom", "feed.atom"), ("/topics/cbt/feed.atom", "topics/cbt/feed.atom"),
                        ("/site.css", "site.css")]:
         assert (out / file).read_bytes() == client.get(path).content, path
     assert not (out / "archive/2021-04.html").exists()  # a draft
-    assert sorted(p.name for p in out.iterdir()) == ["archive", "feed.atom", "index.html", "site.css", "topics"]
+    assert sorted(p.name for p in out.iterdir()) == ["archive", "favicon.ico", "feed.atom", "index.html", "site.css",
+                                                         "topics"]
 
 
 def test_site_build_without_state(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

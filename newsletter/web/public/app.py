@@ -69,7 +69,7 @@ def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Co
         Route("/p/{token}", pages.preferences_post, methods=["POST"]),
         *[Route(p, pages.site_page, methods=["GET"]) for p in (
             "/", "/archive", "/archive/", "/archive/{month}", "/topics", "/topics/", "/topics/{slug}",
-            "/topics/{slug}/feed.atom", "/feed.atom", "/site.css")],
+            "/topics/{slug}/feed.atom", "/feed.atom", "/site.css", "/favicon.ico")],
         Route("/manage", pages.manage, methods=["GET"]),
         Route("/healthz", pages.healthz, methods=["GET"]),
     ]

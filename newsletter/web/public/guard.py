@@ -1,10 +1,11 @@
 """Abuse limits of the public forms: who may post them (the Origin check that makes them
 CSRF-safe without cookies) and how often one client may (a sliding window in memory).
 
-A browser sends `Origin` with every POST; a form posted from a page of another site carries
-that site's origin and is refused unless the author listed it (`signup.allowed_origins`, for
-the form embedded on their own website). Requests without `Origin` (curl, old browsers) are
-allowed unless `Sec-Fetch-Site` says cross-site. Clients are counted by address, IPv6 by its
+A browser says where a POST comes from: `Sec-Fetch-Site` (same-origin for our own pages, which
+send `Origin: null` under their no-referrer policy) and `Origin`. A form posted from a page of
+another site is refused unless the author listed that origin (`signup.allowed_origins`, for the
+form embedded on their own website). Requests with neither header (curl) are not a browser
+visit that could be forged, and are allowed. Clients are counted by address, IPv6 by its
 /64 (one household or host), behind a proxy by the address the proxy reports (uvicorn's
 `--forwarded-allow-ips`).
 """
@@ -29,11 +30,15 @@ def origin_of(url: str) -> str:
 
 
 def allowed_origin(request: Request, allowed: Iterable[str]) -> bool:
-    """True if the POST comes from one of the `allowed` origins or from the host it was sent to."""
+    """True if the POST comes from our own pages, from one of the `allowed` origins, or from a
+    client that is not a browser (no Fetch metadata, no Origin: nothing to forge a visit with)."""
+    site = request.headers.get("sec-fetch-site")
+    if site in ("same-origin", "none"):  # set by the browser itself; a page cannot forge it
+        return True
     origin = request.headers.get("origin")
     if origin is None:
-        return request.headers.get("sec-fetch-site", "none") in ("same-origin", "none")
-    if origin.strip().lower() == "null":  # sandboxed frames, file: pages, some redirects
+        return site is None
+    if origin.strip().lower() == "null":  # sandboxed frames, file: pages, a no-referrer page elsewhere
         return False
     mine = origin_of(origin)
     if mine in set(allowed):

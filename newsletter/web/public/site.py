@@ -7,7 +7,7 @@ build` (static files), so both give the same bytes for the same archive.
     /topics/SLUG              every article on the topic, newest first
     /feed.atom                one entry per issue, full content
     /topics/SLUG/feed.atom    one entry per article on the topic
-    /site.css                 the one stylesheet
+    /site.css                 the one stylesheet (and /favicon.ico, which browsers fetch anyway)
 
 Pages need no JavaScript, load nothing from elsewhere and link with absolute paths under the
 path of base_url; feeds link with absolute URLs.
@@ -26,16 +26,17 @@ from urllib.parse import urlsplit
 
 from ...content.config import Settings
 from ...errors import NewsletterError
-from ..pages import environment, static_text
+from ..pages import environment, static_bytes, static_text
 from .archive import MONTH, Archive
 from .feeds import issue_feed, topic_feed
 from .scholarly import coins, json_ld
 
 CSS_PATH = "/site.css"
+ICON_PATH = "/favicon.ico"  # browsers ask for it on their own (also when showing a feed)
 ATOM = "application/atom+xml; charset=utf-8"
 HTML = "text/html; charset=utf-8"
 # The archive's pages: their own stylesheet only; JSON-LD is data, never run.
-SITE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+SITE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'")
 _TOPIC = re.compile(r"^/topics/([a-z0-9]+(?:-[a-z0-9]+)*)(/feed\.atom)?$")
 
@@ -56,11 +57,14 @@ class Site:
         self.archive = Archive(settings, drafts=drafts)
         self.prefix = urlsplit(settings.base_url).path.rstrip("/")
         self.css = static_text("site.css").encode()
+        self.icon = static_bytes("favicon.png")  # a PNG: browsers read it under any name
 
     def render(self, path: str, published: Mapping[str, float]) -> Page | None:
         """The page at `path` (relative to base_url), or None if there is none."""
         if path == CSS_PATH:
             return Page(self.css, "text/css; charset=utf-8")
+        if path == ICON_PATH:
+            return Page(self.icon, "image/png")
         issues = self.archive.issues(published)
         if path in ("/", "/archive", "/archive/"):
             return self._html("archive_index.html", title="Archive", issues=issues, canonical="/archive/")
@@ -97,7 +101,7 @@ class Site:
         topics = list(self.settings.taxonomy.labels)
         return ["/", "/archive/", *[f"/archive/{i.month}" for i in issues], "/topics/",
                 *[f"/topics/{t}" for t in topics], "/feed.atom", *[f"/topics/{t}/feed.atom" for t in topics],
-                CSS_PATH]
+                CSS_PATH, ICON_PATH]
 
     @staticmethod
     def file_for(path: str) -> str:
@@ -106,7 +110,7 @@ class Site:
         rel = path.lstrip("/")
         if not rel or rel.endswith("/"):
             return rel + "index.html"
-        return rel if rel.endswith((".atom", ".css")) else rel + ".html"
+        return rel if rel.endswith((".atom", ".css", ".ico")) else rel + ".html"
 
     def _html(self, template: str, *, title: str, canonical: str, **context: Any) -> Page:
         s = self.settings
