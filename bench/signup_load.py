@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from bench.unsubscribe_load import free_port, pct, start_server  # noqa: E402
+from bench.unsubscribe_load import free_port, pct, start_server
 
 KEYS = "b1:bench-secret-0123456789abcdef0123"
 SAME = "same.reader@example.org"

@@ -98,7 +98,7 @@ def test_browser_subscribe_confirm_then_send_counts_the_reader(project: Path, se
         finally:
             browser.close()
     assert not problems, problems
-    assert all(u.startswith(base) or u.startswith("data:") for u in requests), "a request left the server"
+    assert all(u.startswith((base, "data:")) for u in requests), "a request left the server"
     assert dry_run_count(project) == before + 1
 
 

@@ -107,7 +107,7 @@ def test_issue_page_is_a_web_page_not_the_e_mail(client: TestClient, settings: S
 def test_scholarly_metadata(client: TestClient, settings: Settings) -> None:
     publish(settings, "2020-10", "2020-12")
     text = client.get("/archive/2020-12").text
-    doc = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', text, re.S).group(1))  # type: ignore[union-attr]
+    doc = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', text, re.DOTALL).group(1))  # type: ignore[union-attr]
     papers = [g for g in doc["@graph"] if g["@type"] == "ScholarlyArticle"]
     assert papers, doc
     p = next(p for p in papers if p["name"].startswith("How does therapy harm?"))

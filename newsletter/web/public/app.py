@@ -37,7 +37,6 @@ from ...content.config import Settings
 from ...delivery.transports import transport_factory
 from ...delivery.transports.base import Transport
 from ...mail.compose import SAMPLE_SID, Composer
-from ...mail.confirmation import ConfirmationMail
 from .desk import Desk
 from .middleware import SecurityHeaders
 from .pages import mask_email, render
@@ -75,13 +74,8 @@ def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Co
     ]
     desk = None
     if settings.signup.enabled:
-        mail = ConfirmationMail.compile(settings, _signer(settings))
-        desk = Desk(settings, composer.keys, state, mail, transport or transport_factory(settings))
-        signup = SignupPages(settings, composer.keys, desk, prefix)
-        inner += [Route("/subscribe", signup.subscribe_page, methods=["GET"]),
-                  Route("/subscribe", signup.subscribe, methods=["POST"]),
-                  Route("/confirm/{token}", signup.confirm_page, methods=["GET"]),
-                  Route("/confirm/{token}", signup.confirm, methods=["POST"])]
+        desk = Desk(settings, composer.keys, state, transport or transport_factory(settings))
+        inner += SignupPages(settings, composer.keys, desk, prefix).routes()
     routes: list[BaseRoute] = [Mount(prefix, routes=inner)] if prefix else inner
 
     @contextlib.asynccontextmanager
@@ -102,14 +96,6 @@ def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Co
     app.state.desk = desk
     app.add_middleware(SecurityHeaders)
     return app
-
-
-def _signer(settings: Settings) -> Callable[[bytes], bytes] | None:
-    if settings.dkim is None:
-        return None
-    from ...mail.dkim import load_signer
-
-    return load_signer(settings.dkim)
 
 
 class _Pages:

@@ -33,9 +33,12 @@ PURPOSE = "c"  # the confirmation link's token purpose
 
 
 class Desk:
-    def __init__(self, settings: Settings, keys: TokenKeys, state: State, mail: ConfirmationMail,
+    def __init__(self, settings: Settings, keys: TokenKeys, state: State,
                  transport: Callable[[], Transport]) -> None:
-        self.settings, self.keys, self.state, self.mail = settings, keys, state, mail
+        """Compiles the confirmation message now: raises TemplateError for broken templates
+        and NewsletterError for an unusable DKIM key."""
+        self.settings, self.keys, self.state = settings, keys, state
+        self.mail = ConfirmationMail.compile(settings, _signer(settings))
         self._factory = transport
         self._transport: Transport | None = None
         self._send_lock = asyncio.Lock()
@@ -116,6 +119,14 @@ class Desk:
                 log.error("signup confirmation not sent: %s", exc)
                 self._transport = None
         await self.state.call(self.state.ledger.unclaim_signup, claim.rid, claim.previous)
+
+
+def _signer(settings: Settings) -> Callable[[bytes], bytes] | None:
+    if settings.dkim is None:
+        return None
+    from ...mail.dkim import load_signer
+
+    return load_signer(settings.dkim)
 
 
 __all__ = ["PURPOSE", "Desk"]

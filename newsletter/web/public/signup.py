@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from ...content.addresses import AddressError, address_key, normalize_address
 from ...content.config import Settings
@@ -45,6 +46,12 @@ class SignupPages:
         self.limiter = ClientLimiter(settings.signup.per_client, CLIENT_WINDOW)
         self.origins = {origin_of(settings.base_url), *settings.signup.allowed_origins}
         self.own_origin = {origin_of(settings.base_url)}
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/subscribe", self.subscribe_page, methods=["GET"]),
+                Route("/subscribe", self.subscribe, methods=["POST"]),
+                Route("/confirm/{token}", self.confirm_page, methods=["GET"]),
+                Route("/confirm/{token}", self.confirm, methods=["POST"])]
 
     # -- helpers -----------------------------------------------------------------------------------
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
