@@ -49,7 +49,7 @@ class Web:
     project: Path
 
     def post(self, data: dict[str, Any] | None = None, **kw: Any) -> Any:
-        form = {"email": NEW, "name": "New Reader", "topic": ["cbt", "empathy"], "website": ""}
+        form = {"email": NEW, "name": "New Reader", "topic": ["cbt", "empathy"], "website": "", "choose": "topics"}
         form.update(data or {})
         headers = {"Origin": ORIGIN, **kw.pop("headers", {})}
         return self.client.post("/subscribe", data=form, headers=headers, **kw)
@@ -290,6 +290,12 @@ def test_per_client_limit(project: Path) -> None:
     for web in make_web(project, "signup:\n  per_client: 3"):
         codes = [web.post({"email": f"r{i}@example.org"}).status_code for i in range(5)]
         assert codes == [200, 200, 200, 429, 429] and len(web.outbox()) == 3
+
+
+def test_an_embedded_form_without_topic_boxes_means_every_topic(web: Web) -> None:
+    r = web.client.post("/subscribe", data={"email": NEW}, headers={"Origin": ORIGIN})
+    assert r.status_code == 200
+    assert [row[4] for row in web.rows("signups")] == [None]  # every topic
 
 
 def test_large_body_is_refused(web: Web) -> None:

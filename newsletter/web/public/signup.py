@@ -136,8 +136,10 @@ class SignupPages:
         if unknown:
             return self.message("Not understood", "Unknown topic in the form; please reload the subscribe page.",
                                 status=400, role="alert")
-        if not picked:
+        if not picked and form.get("choose") == "topics":  # our form offered the boxes: none ticked
             errors["topics"] = "Tick at least one topic."
+        if not picked:  # a form without topic boxes (an embedded one): every topic
+            picked = list(labels)
         if errors:
             return self.form_page(422, email=raw_email[:320], name=name[:MAX_NAME], chosen=frozenset(picked),
                                   errors=errors)
