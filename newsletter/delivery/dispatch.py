@@ -152,8 +152,10 @@ class Dispatcher:
         data = self.compiled[entry.selection].build(r)
         if self.signer:
             data = self.signer(data)
-        await self.pacer.wait()
         await self.commit.mark(item.email_key, "sending", count=True)
+        # Paced after the group commit, which releases several connections at once: the rate
+        # limit holds on the wire (transaction starts), not just at the ledger.
+        await self.pacer.wait()
         try:
             reply = await transport.send(self.settings.envelope_from, r.email, data, smtputf8=r.smtputf8)
         except SendError as exc:

@@ -249,6 +249,7 @@ def test_unsubscribe_during_the_run_is_honoured(project, smtp) -> None:  # type:
 
 
 def test_rate_limit_spaces_messages(project, smtp) -> None:  # type: ignore[no-untyped-def]
+    """rate.per_second holds on the wire, across all connections: MAIL FROMs arrive 1/rate apart."""
     add_config(project, "rate:\n  per_second: 20\n")
     stamps: list[float] = []
     original = smtp.handle_MAIL
@@ -258,11 +259,13 @@ def test_rate_limit_spaces_messages(project, smtp) -> None:  # type: ignore[no-u
         return await original(server, session, envelope, address, options)
 
     smtp.handle_MAIL = stamp  # type: ignore[method-assign]
-    _send(project, 8)
-    gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    # 7 gaps of 50 ms: 350 ms; unpaced this takes ~20 ms. The margin absorbs scheduling jitter
-    # of the first start on this shared 2-core machine, not the absence of pacing.
-    assert len(stamps) == 8 and sum(gaps) >= 7 * 0.05 * 0.75
+    _send(project, 14)
+    assert len(stamps) == 14
+    # The first starts also carry each connection's setup (connect, EHLO, STARTTLS), which
+    # shifts their arrival; from the 7th on, all 4 connections are open. 7 gaps of 50 ms: 350
+    # ms; unpaced they take ~20 ms. The margin absorbs scheduling jitter of one start.
+    steady = stamps[7:]
+    assert steady[-1] - steady[0] >= 6 * 0.05 * 0.8
 
 
 def test_dry_run_opens_no_socket_and_writes_nothing(project) -> None:  # type: ignore[no-untyped-def]
