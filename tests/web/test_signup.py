@@ -363,3 +363,13 @@ def test_export_shows_the_consent_record(web: Web, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "# - email: new.reader@example.org  # unsubscribed on" in out
     assert "#   signed up on the web: requested" in out  # the consent record stays
+
+
+def test_access_log_never_contains_a_confirmation_token(web: Web, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="newsletter.serve")
+    web.post()
+    (link,) = web.links()
+    web.client.get(link)
+    assert "GET /confirm/[token] 200" in caplog.text and link.rsplit("/", 1)[1] not in caplog.text
