@@ -18,7 +18,7 @@ from typing import Protocol
 
 from ..content.config import Settings
 from ..errors import FatalSMTPError, Interrupted, NewsletterError, TransientError
-from ..mail.compose import Composer
+from ..mail.compose import Composer, now_header
 from ..mail.message import CompiledVariant
 from ..store.ledger import Delivery, Ledger, LedgerError
 from .groupcommit import GroupCommit
@@ -149,10 +149,13 @@ class Dispatcher:
             self._count("skipped")
             return
         r = entry.recipient
-        data = self.compiled[entry.selection].build(r)
+        # Date is stamped now (RFC 5322 §3.6.1), not when the campaign began; only a resend of
+        # an `unknown` message repeats the stored one, so it is the same message, byte for byte
+        date = item.date if item.state == "unknown" else now_header()
+        data = self.compiled[entry.selection].build(r, date=date)
         if self.signer:
             data = self.signer(data)
-        await self.commit.mark(item.email_key, "sending", count=True)
+        await self.commit.mark(item.email_key, "sending", count=True, date=date)
         # Paced after the group commit, which releases several connections at once: the rate
         # limit holds on the wire (transaction starts), not just at the ledger.
         await self.pacer.wait()

@@ -110,7 +110,7 @@ def _lean(d: Delivery, e: Entry) -> Delivery:
     of everyone still due stays in memory for the whole run."""
     return Delivery(e.key, e.sid if e.sid == d.sid else d.sid, e.email if e.email == d.email else d.email,
                     sys.intern(d.variant), sys.intern(d.state), d.attempts, d.code, d.reply,
-                    d.next_attempt)
+                    d.next_attempt, d.date)
 
 
 async def _main(d: Dispatcher, due: list) -> Summary:  # type: ignore[type-arg]

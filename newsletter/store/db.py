@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     reply TEXT,
     next_attempt REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
+    date_header TEXT,
     PRIMARY KEY (issue, email_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (issue, state);
@@ -91,6 +92,13 @@ def new_sid() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to `_SCHEMA`."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+    if "date_header" not in columns:  # the Date of each message, stamped when handed over
+        db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
+
+
 class Database:
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = path
@@ -102,6 +110,7 @@ class Database:
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
+            _migrate(self.db)
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
         try:
