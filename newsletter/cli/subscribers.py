@@ -67,7 +67,7 @@ def export_yaml(settings: Settings, subs: list[Subscriber], *,
     from ..store.ledger import Ledger
 
     prefs: dict[str, frozenset[str] | None] = {}
-    suppressed: dict[str, tuple[str, str, float]] = {}
+    suppressed: dict[str, tuple[str, str, float, str]] = {}
     sids: dict[str, str] = {}
     consents: dict[str, list[ConsentRecord]] = {}
     web: list[Subscriber] = []
@@ -78,7 +78,8 @@ def export_yaml(settings: Settings, subs: list[Subscriber], *,
             subs = subs + web
             sids = ledger.sids_for(((s.key, s.email) for s in subs), create=False)
             prefs = ledger.preferences()
-            suppressed = {k: (r.reason, r.source, r.created) for k, r in ledger.suppression_rows().items()}
+            suppressed = {k: (r.reason, r.source, r.created, r.detail)
+                          for k, r in ledger.suppression_rows().items()}
             consents = ledger.consent_records()
         finally:
             ledger.close()
@@ -89,8 +90,8 @@ def export_yaml(settings: Settings, subs: list[Subscriber], *,
     for s in subs:
         record = [_consent_line(settings, c) for c in consents.get(s.key, [])]
         if s.key in suppressed:
-            reason, src, when = suppressed[s.key]
-            why = " ".join(reason.split())[:120]
+            reason, src, when, detail = suppressed[s.key]
+            why = " ".join(f"{_REASONS.get(reason, reason)}{': ' + detail if detail else ''}".split())[:120]
             left.append(f"# - email: {_display_email(s.email)}  # {why} on {_day(when)} ({src})\n"
                         + "".join(f"#   {line}\n" for line in record))
             continue
@@ -130,6 +131,10 @@ def _consent_line(settings: Settings, c: ConsentRecord) -> str:
     topics = "every topic" if c.topics is None else ", ".join(settings.taxonomy.order(c.topics))
     return (f"signed up on the web: requested {_day(c.requested, '%Y-%m-%d %H:%M UTC')}, confirmed "
             f"{_day(c.confirmed, '%Y-%m-%d %H:%M UTC')} (source: {c.source}; topics: {topics})")
+
+
+_REASONS = {"unsubscribed": "unsubscribed", "hard-bounce": "hard bounce", "soft-bounces": "repeated soft bounces",
+            "complaint": "spam complaint"}
 
 
 def _display_email(addr: str) -> str:

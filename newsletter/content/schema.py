@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+import yaml
+
 from . import prose as markdown
 from .yamltree import Reader, YNode
 
@@ -119,6 +121,25 @@ def text_list(r: Reader, node: YNode | None, path: str) -> list[tuple[str, YNode
         if v is not None:
             out.append((v, item))
     return out
+
+
+def number(r: Reader, node: YNode | None, path: str, default: float, lo: float, hi: float) -> float:
+    """A number between lo and hi (YAML 1.1 spellings read as PyYAML reads them), else `default`
+    with a located problem."""
+    if node is None:
+        return default
+    if node.kind not in ("int", "float"):
+        r.problem(node.line, node.col, path, f"expected a number, got {node.describe()}")
+        return default
+    # YAML 1.1 numbers include 0x10, 0o17, 1:30 (base 60), .inf and .nan; let PyYAML read them
+    scalar = yaml.ScalarNode(f"tag:yaml.org,2002:{node.kind}", str(node.value))
+    constructor = yaml.constructor.SafeConstructor()
+    read = constructor.construct_yaml_int if node.kind == "int" else constructor.construct_yaml_float
+    value = float(read(scalar))
+    if not lo <= value <= hi:  # also refuses nan
+        r.problem(node.line, node.col, path, f"must be between {lo:g} and {hi:g}, got {value:g}")
+        return default
+    return value
 
 
 def http_url(r: Reader, node: YNode | None, path: str, *, https_only: bool = False) -> str | None:

@@ -12,7 +12,6 @@ Every key is optional; `SignupSettings()` are the defaults.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -37,10 +36,7 @@ class SignupSettings:
         return self.consent.replace("{name}", list_name)
 
 
-Number = Callable[[Reader, YNode | None, str, float, float, float], float]
-
-
-def parse_signup(r: Reader, node: YNode, number: Number) -> SignupSettings:
+def parse_signup(r: Reader, node: YNode) -> SignupSettings:
     """The `signup:` mapping (every problem reported on the reader; defaults where absent)."""
     d = SignupSettings()
     m = schema.mapping(r, node, "signup", [],
@@ -57,8 +53,8 @@ def parse_signup(r: Reader, node: YNode, number: Number) -> SignupSettings:
     consent = d.consent
     if "consent" in m:
         consent = " ".join((schema.text(r, m["consent"], "signup.consent", max_len=1000) or d.consent).split())
-    hours = number(r, m.get("confirm_hours"), "signup.confirm_hours", d.confirm_hours, 1, 720)
-    per_client = int(number(r, m.get("per_client"), "signup.per_client", d.per_client, 1, 1_000_000))
+    hours = schema.number(r, m.get("confirm_hours"), "signup.confirm_hours", d.confirm_hours, 1, 720)
+    per_client = int(schema.number(r, m.get("per_client"), "signup.per_client", d.per_client, 1, 1_000_000))
     origins: list[str] = []
     if "allowed_origins" in m:
         for value, item in schema.text_list(r, m["allowed_origins"], "signup.allowed_origins"):

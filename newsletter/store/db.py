@@ -79,6 +79,26 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,
     detail TEXT
 );
+-- what came back (feedback.py): each bounce mailbox message / webhook event once, and the
+-- bounces and complaints found in them
+CREATE TABLE IF NOT EXISTS inbound (
+    message_key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bounces (
+    at REAL NOT NULL,
+    message_key TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    issue TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('hard','soft','complaint')),
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    UNIQUE (message_key, email_key)
+);
+CREATE INDEX IF NOT EXISTS bounces_by_address ON bounces (email_key, kind, at);
+CREATE INDEX IF NOT EXISTS bounces_by_issue ON bounces (issue, kind);
 """
 
 
@@ -97,6 +117,12 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
     if "date_header" not in columns:  # the Date of each message, stamped when handed over
         db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
+    if "detail" not in columns:
+        # suppressions.reason became a kind (audience.Reason); the text moved to `detail`
+        db.execute("ALTER TABLE suppressions ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
+        db.execute("UPDATE suppressions SET detail=TRIM(SUBSTR(reason, 13)), reason='hard-bounce' "
+                   "WHERE reason LIKE 'hard bounce:%'")
 
 
 class Database:

@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from .audience import lift_in
 from .db import Database, new_sid
 
 UNCONFIRMED_DAYS = 30  # pending requests older than this are deleted (data minimisation)
@@ -57,6 +58,7 @@ class Confirmation:
     email: str
     already: bool
     lifted: str | None
+    kept: str | None = None  # a suppression the confirmation did not lift (a complaint)
 
 
 @dataclass(frozen=True)
@@ -137,22 +139,25 @@ class Signups(Database):
         with self.tx() as db:
             db.execute("UPDATE signups SET mailed=? WHERE rid=?", (previous, rid))
 
-    def signup_state(self, rid: str) -> tuple[str, bool] | None:
-        """(address, confirmed?) of a request, None if there is no such request."""
-        row = self.db.execute("SELECT email, confirmed FROM signups WHERE rid=?", (rid,)).fetchone()
-        return (row[0], row[1] is not None) if row else None
+    def signup_state(self, rid: str) -> tuple[str, bool, str | None] | None:
+        """(address, confirmed?, suppression reason of the address or None) of a request, None
+        if there is no such request."""
+        row = self.db.execute("SELECT s.email, s.confirmed, x.reason FROM signups s LEFT JOIN suppressions x "
+                              "ON x.email_key = s.email_key WHERE s.rid=?", (rid,)).fetchone()
+        return (row[0], row[1] is not None, row[2]) if row else None
 
-    def confirm_signup(self, rid: str, *, now: float | None = None) -> Confirmation | None:
+    def confirm_signup(self, rid: str, *, now: float | None = None,
+                       complaint_confirmed: bool = False) -> Confirmation | None:
         """Confirm a request (the reader pressed the button of a genuine, unexpired link): the
         one place where a double opt-in takes effect, in one transaction.
 
         - the address gets its person row (sid) if it has none;
         - the topics of the request become the reader's choice (`preferences`), which `send`
           applies over the subscriber file;
-        - every suppression of the address is lifted: the reader asked again and proved the
-          address is theirs and reachable (their own unsubscribe, a bounce: the confirmation
-          arrived; a complaint: they confirmed explicitly). This is the rule "a reader who
-          re-subscribes through double opt-in is un-suppressed"; change it here only.
+        - the address's suppression is lifted by the re-subscribe rule (`audience.lift_in`, also
+          behind `lift_suppression`): the reader asked again and proved the address is theirs
+          and reachable, so an unsubscribe or bounces are lifted; a spam complaint only with
+          `complaint_confirmed` (they ticked that they want the mail again), else `kept`.
         - an event `subscribe` is logged (source, topic count, what was lifted).
 
         Idempotent: a request confirmed before changes nothing (`already=True`), so an old link
@@ -176,13 +181,13 @@ class Signups(Database):
             db.execute("UPDATE signups SET confirmed=? WHERE rid=?", (now, rid))
             db.execute("INSERT INTO preferences VALUES (?,?,?) ON CONFLICT(sid) DO UPDATE SET "
                        "topics=excluded.topics, updated=excluded.updated", (sid, topics, now))
-            supp = db.execute("SELECT reason FROM suppressions WHERE email_key=?", (key,)).fetchone()
-            if supp is not None:
-                db.execute("DELETE FROM suppressions WHERE email_key=?", (key,))
+            lift = lift_in(db, key, source=source, complaint_confirmed=complaint_confirmed)
+            lifted = lift.reason if lift.lifted else None
+            kept = lift.reason if not lift.lifted else None
             detail = {"source": source, "topics": "all" if topics is None else len(json.loads(topics)),
-                      "lifted": supp[0] if supp else None}
+                      "lifted": lifted, "kept": kept}
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, sid, "subscribe", json.dumps(detail, sort_keys=True)))
-        return Confirmation(sid, email, False, supp[0] if supp else None)
+        return Confirmation(sid, email, False, lifted, kept)
 
     def _no_signups_table(self) -> bool:
         """A database made before signups existed, opened read-only (nothing could add the table)."""

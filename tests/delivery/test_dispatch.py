@@ -236,7 +236,8 @@ def test_unsubscribe_during_the_run_is_honoured(project, smtp) -> None:  # type:
     async def unsubscribe_reader7(server, session, envelope):  # type: ignore[no-untyped-def]
         if not smtp.received:
             db = sqlite3.connect(db_path, timeout=10)
-            db.execute("INSERT INTO suppressions VALUES ('reader00007@example.org','unsubscribed','page',0)")
+            db.execute("INSERT INTO suppressions (email_key, reason, source, created) "
+                       "VALUES ('reader00007@example.org','unsubscribed','page',0)")
             db.commit()
             db.close()
         return await original(server, session, envelope)

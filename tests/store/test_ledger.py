@@ -100,4 +100,4 @@ def test_read_only_open_writes_nothing(tmp_path: Path) -> None:
     Ledger(path).close()
     ro = Ledger.read_only(path)
     with pytest.raises(sqlite3.OperationalError):
-        ro.db.execute("INSERT INTO suppressions VALUES ('a','b','c',0)")
+        ro.db.execute("INSERT INTO suppressions (email_key, reason, source, created) VALUES ('a','b','c',0)")

@@ -54,7 +54,7 @@ def test_unconfirmed_requests_are_forgotten(tmp_path: Path) -> None:
     (kept,) = ledger.request_signups([form("b@example.org")], now=40 * 86400.0)
     ledger.confirm_signup(kept.rid, now=40 * 86400.0)
     assert ledger.forget_unconfirmed(now=40 * 86400.0) == 1
-    assert ledger.signup_state(old.rid) is None and ledger.signup_state(kept.rid) == ("b@example.org", True)
+    assert ledger.signup_state(old.rid) is None and ledger.signup_state(kept.rid) == ("b@example.org", True, None)
 
 
 def test_an_old_database_opened_read_only(tmp_path: Path) -> None:

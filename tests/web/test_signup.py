@@ -130,7 +130,7 @@ def test_subscribe_confirm_then_send_includes_the_reader(web: Web) -> None:
     entry = next(e for e in plan.entries if e.email == NEW)
     assert entry.recipient.topics == frozenset({"cbt", "empathy"}) and entry.name == "New Reader"
     (event,) = [e for e in web.rows("events") if e[2] == "subscribe"]
-    assert json.loads(event[3]) == {"lifted": None, "source": "form", "topics": 2}
+    assert json.loads(event[3]) == {"kept": None, "lifted": None, "source": "form", "topics": 2}
     again = web.client.post(link, data={"action": "confirm"}, headers={"Origin": ORIGIN})
     assert again.status_code == 200 and "already subscribed" in again.text
     assert len(web.rows("events")) == 1 and len(web.outbox()) == 1
@@ -373,3 +373,24 @@ def test_access_log_never_contains_a_confirmation_token(web: Web, caplog: pytest
     (link,) = web.links()
     web.client.get(link)
     assert "GET /confirm/[token] 200" in caplog.text and link.rsplit("/", 1)[1] not in caplog.text
+
+
+def test_a_complaint_is_lifted_only_with_the_readers_explicit_wish(web: Web) -> None:
+    ledger = Ledger(web.settings.state_db)
+    ledger.suppress("ben@example.com", "complaint", "feedback-loop")
+    ledger.close()
+    web.post({"email": BEN})
+    (link,) = web.links(BEN)
+    page = web.client.get(link).text
+    assert "reported as spam" in page and 'name="complaint_ok"' in page
+    r = web.client.post(link, data={"action": "confirm"}, headers={"Origin": ORIGIN})
+    assert "Your confirmation is recorded" in r.text and web.planned()[BEN].startswith("suppressed")
+    # the request is confirmed now; a new request and a confirmation with the box ticked lift it
+    con = sqlite3.connect(web.settings.state_db)
+    con.execute("UPDATE signups SET mailed = mailed - 601")
+    con.commit()
+    con.close()
+    web.post({"email": BEN})
+    link2 = next(x for x in web.links(BEN) if x != link)
+    r = web.client.post(link2, data={"action": "confirm", "complaint_ok": "yes"}, headers={"Origin": ORIGIN})
+    assert "You are subscribed" in r.text and web.planned()[BEN] == ""

@@ -11,6 +11,8 @@ Routes (under the path of base_url, if it has one):
   GET/POST /subscribe, /confirm/{token}: signup with double opt-in (see signup.py)
   GET  /manage          where the personal links are
   GET  /healthz         200 "ok" when the state database answers
+  POST /webhooks/ses, /webhooks/postmark   relay bounce/complaint webhooks, when configured
+                        (signature-verified or authenticated: webhooks.py)
 
 A 'u' token only unsubscribes; the preference page needs the separate 'p' token from the same
 e-mail, and no page hands out one kind of token in exchange for the other. Bad tokens of any
@@ -44,6 +46,7 @@ from .pages import mask_email, render
 from .signup import SignupPages
 from .site import SITE_CSP, Site
 from .state import Person, State, Unavailable
+from .webhooks import webhook_routes
 
 log = logging.getLogger("newsletter.serve")
 
@@ -72,6 +75,7 @@ def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Co
             "/topics/{slug}/feed.atom", "/feed.atom", "/site.css", "/favicon.ico")],
         Route("/manage", pages.manage, methods=["GET"]),
         Route("/healthz", pages.healthz, methods=["GET"]),
+        *webhook_routes(settings, state, composer.keys),
     ]
     desk = None
     if settings.signup.enabled:

@@ -66,8 +66,11 @@ class Desk:
         if claim is not None and claim.mail:
             await asyncio.shield(self._send(claim))
 
-    async def confirm(self, rid: str) -> Confirmation | None:
-        return await self.state.call(self.state.ledger.confirm_signup, rid)
+    async def confirm(self, rid: str, complaint_confirmed: bool = False) -> Confirmation | None:
+        return await self.state.call(self._confirm, rid, complaint_confirmed)
+
+    def _confirm(self, rid: str, complaint_confirmed: bool) -> Confirmation | None:
+        return self.state.ledger.confirm_signup(rid, complaint_confirmed=complaint_confirmed)
 
     async def close(self) -> None:
         async with self._send_lock:

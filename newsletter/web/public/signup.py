@@ -29,7 +29,7 @@ from ...content.config import Settings
 from ...content.headers import HeaderValueError, check_header_value
 from ...content.signup import CLIENT_WINDOW
 from ...mail.tokens import TokenKeys
-from ...store.ledger import SignupForm
+from ...store.ledger import Reason, SignupForm
 from .desk import PURPOSE, Desk
 from .guard import ClientLimiter, allowed_origin, client_key, origin_of
 from .pages import mask_email
@@ -37,6 +37,7 @@ from .site import SITE_CSP, _env
 
 log = logging.getLogger("newsletter.serve")
 HONEYPOT = "website"
+COMPLAINT = str(Reason.COMPLAINT)
 MAX_NAME = 200
 
 
@@ -162,11 +163,11 @@ class SignupPages:
         found = await self.request_of(request)
         if isinstance(found, Response):
             return found
-        token, email, expired = found
+        token, email, expired, reason = found
         if expired:
             return self.expired(token)
         return self.page("confirm_signup.html", title="Confirm your subscription", masked=mask_email(email),
-                         token=token)
+                         token=token, complaint=reason == COMPLAINT)
 
     async def confirm(self, request: Request) -> Response:
         if not allowed_origin(request, self.own_origin):
@@ -174,7 +175,7 @@ class SignupPages:
         found = await self.request_of(request)
         if isinstance(found, Response):
             return found
-        token, _email, expired = found
+        token, _email, expired, _reason = found
         form = await self.read_form(request)
         action = form.get("action") if form is not None else None
         rid = token.split(".")[1]
@@ -186,17 +187,21 @@ class SignupPages:
             return self.message("Not understood", "Please use the button on the confirmation page.", status=400)
         if expired:
             return self.expired(token)
-        done = await self.desk.confirm(rid)
+        done = await self.desk.confirm(rid, form is not None and form.get("complaint_ok") == "yes")
         if done is None:
             return self.invalid_link()
+        if done.kept:
+            return self.message("Your confirmation is recorded", "An earlier issue sent to this address was "
+                                "reported as spam, so nothing is sent to it until you also tick that you want "
+                                "the digest again. Open the link again to do so.", role="alert")
         log.info("signup confirmed%s", " (again)" if done.already else "")
         title = "You are already subscribed" if done.already else "You are subscribed"
         return self.message(title, f"{mask_email(done.email)} will receive {self.settings.name} from the next "
                             "issue on. Every issue has links to change your topics or to unsubscribe.")
 
-    async def request_of(self, request: Request) -> tuple[str, str, bool] | Response:
-        """(token, address, expired?) of a genuine confirmation link, or the page to answer with;
-        a confirmed request answers "already subscribed" here."""
+    async def request_of(self, request: Request) -> tuple[str, str, bool, str | None] | Response:
+        """(token, address, expired?, suppression reason) of a genuine confirmation link, or the
+        page to answer with; a confirmed request answers "already subscribed" here."""
         token = request.path_params["token"]
         signed = self.keys.verify_expiring(token, PURPOSE)
         if signed is None:
@@ -204,11 +209,11 @@ class SignupPages:
         found = await self.desk.state.call(self.desk.state.ledger.signup_state, signed.value)
         if found is None:
             return self.invalid_link()
-        email, confirmed = found
+        email, confirmed, reason = found
         if confirmed:
             return self.message("You are already subscribed", f"{mask_email(email)} is subscribed to "
                                 f"{self.settings.name}. Nothing else to do.")
-        return token, email, signed.expired(time.time())
+        return token, email, signed.expired(time.time()), reason
 
     def expired(self, token: str) -> HTMLResponse:
         return self.message("This link has expired",
