@@ -10,6 +10,7 @@ from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
 from .feedback import FeedbackSettings, parse_feedback
 from .logo import Logo, parse_logo
+from .signup import SignupSettings, parse_signup
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -75,6 +76,7 @@ class Settings:
     # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     logo: Logo | None = None
+    signup: SignupSettings = field(default_factory=SignupSettings)
 
     @property
     def domain(self) -> str:
@@ -114,7 +116,7 @@ def load_settings(root: Path | None = None) -> Settings:
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["logo", "reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
              "connections", "rate", "envelope_from", "retry", "durability", "bounce_address", "bounces",
-             "webhooks"]
+             "webhooks", "signup"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -158,6 +160,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     durability = _choice(r, m, "durability", ("disk", "process"))
     logo = parse_logo(r, m["logo"]) if "logo" in m else None
     feedback = parse_feedback(r, m)
+    signup = parse_signup(r, m["signup"]) if "signup" in m else SignupSettings()
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -167,7 +170,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability, feedback=feedback, logo=logo,
+        durability=durability, feedback=feedback, logo=logo, signup=signup,
     )
 
 
