@@ -18,7 +18,8 @@ COMMANDS = {
     "status": "show the delivery state of an issue",
     "bounces": "read the bounce mailbox: suppress hard bounces and complaints, count soft bounces",
     "preview": "live preview in the browser while writing",
-    "serve": "the public unsubscribe and preference pages",
+    "serve": "the public pages: unsubscribe, preferences, archive, feeds, signup",
+    "site": "the public archive as static files (site build --out DIR)",
     "subscribers": "subscriber list tools (export the merged list)",
 }
 

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from ..content.config import Settings
 from ..content.issue import Article, Issue
 from ..content.references import BrokenCacheFile, Reference, ReferenceCache, render_reference
-from ..content.slugs import article_slugs
+from ..content.slugs import article_anchors
 from ..content.textfile import display_path
 from ..errors import TemplateError
 from . import markup, wording
@@ -94,7 +94,7 @@ class Renderer:
         """One variant (`selection`: indexes of the articles it holds; None = all of them)."""
         n = len(issue.articles)
         sel = tuple(range(n)) if selection is None else tuple(selection)
-        anchors = article_slugs([a.title for a in issue.articles])
+        anchors = article_anchors(a.title for a in issue.articles)
         web_url = archive_url(self.settings, issue)
         also = [{"title": a.title, "url": f"{web_url}#{anchors[i]}"}
                 for i, a in enumerate(issue.articles) if i not in sel]
@@ -187,24 +187,31 @@ class Renderer:
             raise TemplateError(f"{self._display(name)}:{line}:1: {exc}") from None
 
     def _to_html(self, mjml_src: str) -> str:
-        inline_css = "\n".join(_INLINE_STYLE.findall(mjml_src))
-        mjml_src = _INLINE_STYLE.sub("", mjml_src)
-        try:
-            html = mjml.mjml2html(mjml_src, disable_comments=True, fonts={})
-        except ValueError as exc:
-            where = ""
-            m = _POSITION.search(str(exc))
-            if m:
-                b = mjml_src.encode()
-                start = int(m.group(1))
-                line = b.count(b"\n", 0, start) + 1
-                where = f" (rendered MJML line {line})"
-            raise TemplateError(f"{self._display(HTML_TEMPLATE)}: MJML error{where}: {exc}") from None
-        left = re.search(r"<(mj-[a-z-]+)", html)
-        if left:
-            raise TemplateError(f"{self._display(HTML_TEMPLATE)}: <{left.group(1)}> was not "
-                                "rendered by MJML (unknown or misplaced element)")
-        return inline_css_faithfully(fit_widths(html), inline_css)
+        return mjml_to_html(mjml_src, self._display(HTML_TEMPLATE))
+
+
+def mjml_to_html(mjml_src: str, where: str) -> str:
+    """Rendered MJML → finished HTML: mjml-python (no web fonts, no comments), a check that no
+    `<mj-…>` element was left unrendered, Outlook's table widths fitted inside their padding
+    (`outlook.fit_widths`), then the `mj-style inline="inline"` CSS inlined.
+    `where` names the template in errors. Raises TemplateError."""
+    inline_css = "\n".join(_INLINE_STYLE.findall(mjml_src))
+    mjml_src = _INLINE_STYLE.sub("", mjml_src)
+    try:
+        html = mjml.mjml2html(mjml_src, disable_comments=True, fonts={})
+    except ValueError as exc:
+        at = ""
+        m = _POSITION.search(str(exc))
+        if m:
+            b = mjml_src.encode()
+            start = int(m.group(1))
+            line = b.count(b"\n", 0, start) + 1
+            at = f" (rendered MJML line {line})"
+        raise TemplateError(f"{where}: MJML error{at}: {exc}") from None
+    left = re.search(r"<(mj-[a-z-]+)", html)
+    if left:
+        raise TemplateError(f"{where}: <{left.group(1)}> was not rendered by MJML (unknown or misplaced element)")
+    return inline_css_faithfully(fit_widths(html), inline_css)
 
 
 def archive_url(settings: Settings, issue: Issue) -> str:
