@@ -22,8 +22,8 @@ CURRAN = ("Curran, J., & Mason, A.-M. (2019). How does therapy harm? A model of 
 
 @pytest.mark.parametrize(("text", "names", "parts"), [
     (COOPER, ["Cooper, D.", "Yap, K.", "O'Brien, M."],
-     ("2020", "Mindfulness and empathy among counseling and psychotherapy professionals: A systematic review and "
-      "meta-analysis", "Mindfulness", "11", None, "2243–2257")),
+     ("2020", ("Mindfulness and empathy among counseling and psychotherapy professionals: A systematic review and "
+      "meta-analysis"), "Mindfulness", "11", None, "2243–2257")),
     (CURRAN, ["Curran, J.", "Mason, A.-M."],
      ("2019", "How does therapy harm? A model of adverse process", "Frontiers in Psychology", "10", None, "347")),
     ("Smith, J. (2019, March 26). Is CBT effective? Journal of Things, 29(3), e12.", ["Smith, J."],
