@@ -10,6 +10,7 @@ import yaml
 
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
+from .headers import HeaderValueError, check_header_value, single_spaced
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -117,7 +118,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     m = schema.mapping(r, node, "", _KEYS, _OPTIONAL)
     if m is None:
         return None
-    name = schema.text(r, m.get("name"), "name", single_line=True, max_len=100)
+    name = _phrase(r, m.get("name"), "name")
     sender = _mailbox(r, m.get("from"), "from")
     reply_to = _mailbox(r, m.get("reply_to"), "reply_to") if "reply_to" in m else None
     postal = schema.text(r, m.get("postal_address"), "postal_address", single_line=True, max_len=300)
@@ -179,6 +180,18 @@ def _retry(r: Reader, node: YNode) -> RetrySettings:
         _number(r, m.get("backoff_seconds"), "retry.backoff_seconds", d.backoff_seconds, 0, 3600),
         int(_number(r, m.get("breaker_threshold"), "retry.breaker_threshold", d.breaker_threshold, 1, 10**6)),
     )
+
+
+def _phrase(r: Reader, node: YNode | None, path: str) -> str | None:
+    """The site's name: the List-Id phrase (RFC 2919) and the start of the default subject."""
+    value = schema.text(r, node, path, single_line=True, max_len=100)
+    if value is None or node is None:
+        return None
+    try:
+        return single_spaced(check_header_value(value, "the name"))
+    except HeaderValueError as exc:
+        r.problem(node.line, node.col, path, str(exc))
+        return None
 
 
 def _choice(r: Reader, m: dict[str, YNode], key: str, allowed: tuple[str, str]) -> str:
