@@ -116,7 +116,7 @@ class Renderer:
 
     def _html_article(self, a: Article) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
-        return {"title": a.title, "citation": a.citation, "link": a.link, "link_label": a.link,
+        return {"title": a.title, "citation": a.citation, "link": a.link, "link_label": a.link_label,
                 "topic_labels": [labels[t] for t in a.topics],
                 "summary_html": Markup(markup.to_html(a.summary)),
                 "implications_html": Markup(markup.to_html(a.implications))}

@@ -128,3 +128,23 @@ def test_jinja_syntax_error(settings, project):  # type: ignore[no-untyped-def]
     tpl.write_text(tpl.read_text().replace("{%- endfor %}", "", 1))
     with pytest.raises(TemplateError, match=r"issue.txt:\d+:1: Unexpected end of template"):
         Renderer(settings)
+
+
+SICI = "10.1002/(SICI)1098-2736(199908)36:6<637::AID-TEA4>3.0.CO;2-9"
+SICI_URL = "https://doi.org/10.1002/(SICI)1098-2736(199908)36:6%3C637::AID-TEA4%3E3.0.CO;2-9"
+
+
+@pytest.mark.parametrize("field", [f'doi: "{SICI}"', f'url: "https://doi.org/{SICI}"', f'url: "doi.org/{SICI}"'])
+def test_sici_doi_links_correctly_in_html_and_text(composer, project, field: str):  # type: ignore[no-untyped-def]
+    """The 1990s Wiley form (< > ; in the suffix) shows as written and links percent-encoded."""
+    path = project / "issues" / "2020-10.yaml"
+    text = path.read_text()
+    first_doi = re.search(r"^    doi: .*$", text, re.MULTILINE)
+    assert first_doi
+    path.write_text(text.replace(first_doi.group(0), f"    {field}", 1))
+    issue = composer.issue(path)
+    assert issue.articles[1].doi == SICI and issue.articles[1].link == SICI_URL
+    rendered = composer.render(issue)
+    assert f'href="{SICI_URL}"' in rendered.html
+    assert "https://doi.org/10.1002/(SICI)1098-2736(199908)36:6&lt;637::AID-TEA4&gt;3.0.CO;2-9" in rendered.html
+    assert f"] {SICI_URL}\n" in rendered.text  # the text part's reference list
