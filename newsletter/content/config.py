@@ -18,6 +18,9 @@ from .yamltree import Reader, YNode
 CONFIG_NAME = "newsletter.yaml"
 MAX_CONFIG_BYTES = 256 * 1024
 _LIST_ID = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+# BCP 47 (RFC 5646 §2.1) language[-script][-region][-variant...], the parts a newsletter uses
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|\d{3}))?"
+                       r"(?:-(?:[A-Za-z\d]{5,8}|\d[A-Za-z\d]{3}))*")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Settings:
     # a second copy. "process": commits survive a crash of the process but not of the machine
     # (SQLite WAL, synchronous=NORMAL); faster, and a power loss may re-send in-flight messages.
     durability: str = "disk"
+    language: str = "en"  # BCP 47 tag of the issues' language: <html lang> and the body wrapper's
 
     @property
     def domain(self) -> str:
@@ -111,7 +115,7 @@ def load_settings(root: Path | None = None) -> Settings:
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from", "retry", "durability"]
+             "connections", "rate", "envelope_from", "retry", "durability", "language"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -153,6 +157,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
+    language = _language(r, m.get("language"))
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -162,7 +167,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability,
+        durability=durability, language=language,
     )
 
 
@@ -192,6 +197,16 @@ def _phrase(r: Reader, node: YNode | None, path: str) -> str | None:
     except HeaderValueError as exc:
         r.problem(node.line, node.col, path, str(exc))
         return None
+
+
+def _language(r: Reader, node: YNode | None) -> str:
+    if node is None:
+        return "en"
+    value = schema.text(r, node, "language", single_line=True, max_len=35) or "en"
+    if not _LANGUAGE.fullmatch(value):
+        r.problem(node.line, node.col, "language", f"'{value}' is not a language tag (BCP 47, e.g. en, fr, "
+                                                   "fr-CA, pt-BR, zh-Hant)")
+    return value
 
 
 def _choice(r: Reader, m: dict[str, YNode], key: str, allowed: tuple[str, str]) -> str:

@@ -11,6 +11,7 @@ import textwrap
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 import jinja2
@@ -36,6 +37,7 @@ HTML_TEMPLATE = "issue.mjml"
 TEXT_TEMPLATE = "issue.txt"
 _INLINE_STYLE = re.compile(r'<mj-style\b[^>]*\binline\s*=\s*"inline"[^>]*>(.*?)</mj-style>', re.DOTALL | re.IGNORECASE)
 _POSITION = re.compile(r"position (\d+):(\d+)")
+_MJML_ROOT = re.compile(r"<mjml(?=[\s>])([^>]*)>")
 WIDTH = markup.WIDTH
 
 
@@ -89,7 +91,7 @@ class Renderer:
         chosen = [issue.articles[i] for i in sel]
         also = [a.title for i, a in enumerate(issue.articles) if i not in sel]
         web_url = archive_url(self.settings, issue)
-        base = {"name": self.settings.name, "month_label": issue.month_label,
+        base = {"name": self.settings.name, "month_label": issue.month_label, "language": self.settings.language,
                 "subject": issue.subject, "web_url": web_url, "also": also,
                 "postal_address": self.settings.postal_address}
         mjml_src = self._run(self._html, HTML_TEMPLATE, {
@@ -142,6 +144,7 @@ class Renderer:
             raise TemplateError(f"{self._display(name)}:{line}:1: {exc}") from None
 
     def _to_html(self, mjml_src: str) -> str:
+        mjml_src = with_language(mjml_src, self.settings.language)
         inline_css = "\n".join(_INLINE_STYLE.findall(mjml_src))
         mjml_src = _INLINE_STYLE.sub("", mjml_src)
         try:
@@ -160,6 +163,15 @@ class Renderer:
             raise TemplateError(f"{self._display(HTML_TEMPLATE)}: <{left.group(1)}> was not "
                                 "rendered by MJML (unknown or misplaced element)")
         return inline_css_faithfully(html, inline_css)
+
+
+def with_language(mjml_src: str, language: str) -> str:
+    """`<mjml lang="…">` from the `language` setting unless the template sets it: MJML writes it
+    on <html> and on the body wrapper (otherwise `lang="und"`, so screen readers guess)."""
+    m = _MJML_ROOT.search(mjml_src)
+    if m is None or re.search(r"\blang\s*=", m.group(1)):
+        return mjml_src
+    return f'{mjml_src[:m.end(1)]} lang="{escape(language)}"{mjml_src[m.end(1):]}'
 
 
 def archive_url(settings: Settings, issue: Issue) -> str:

@@ -148,3 +148,23 @@ def test_sici_doi_links_correctly_in_html_and_text(composer, project, field: str
     assert f'href="{SICI_URL}"' in rendered.html
     assert "https://doi.org/10.1002/(SICI)1098-2736(199908)36:6&lt;637::AID-TEA4&gt;3.0.CO;2-9" in rendered.html
     assert f"] {SICI_URL}\n" in rendered.text  # the text part's reference list
+
+
+@pytest.mark.parametrize("config,template_root,expected", [
+    ("", "<mjml>", "en"),  # the default
+    ("language: fr-CA\n", "<mjml>", "fr-CA"),
+    ("language: zh-Hant\n", "<mjml >", "zh-Hant"),
+    ("language: fr-CA\n", '<mjml lang="de">', "de"),  # a template that says it itself wins
+])
+def test_language_on_html_and_body_wrapper(project, config: str, template_root: str, expected: str):  # type: ignore[no-untyped-def]
+    from newsletter.content.config import load_settings
+    from newsletter.mail.compose import Composer
+
+    (project / "newsletter.yaml").write_text((project / "newsletter.yaml").read_text() + config)
+    tpl = project / "templates" / "issue.mjml"
+    tpl.write_text(tpl.read_text().replace("<mjml>", template_root, 1))
+    composer = Composer.load(project, load_settings(project))
+    html = composer.render(composer.issue("issues/2020-10.yaml")).html
+    langs = re.findall(r'<(html|div)\b[^>]*\blang="([^"]*)"', html)
+    assert langs == [("html", expected), ("div", expected)]  # <html> and MJML's body wrapper
+    assert 'lang="und"' not in html
