@@ -193,7 +193,7 @@ def _phrase(r: Reader, node: YNode | None, path: str) -> str | None:
     if value is None or node is None:
         return None
     try:
-        return single_spaced(check_header_value(value, "the name"))
+        return single_spaced(check_header_value(value, "the site name"))
     except HeaderValueError as exc:
         r.problem(node.line, node.col, path, str(exc))
         return None

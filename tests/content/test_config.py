@@ -89,8 +89,8 @@ def test_several_required_keys_missing(project: Path) -> None:
      "name: expected text, got a boolean ('yes') (put it in quotes if you mean the text)"),
     ("name: Practice Research Digest", 'name: "Digest\\e[31m"', "name: control character U+001B is not allowed"),
     ("name: Practice Research Digest", 'name: "Digest \\u202e evil"',
-     "name: the name contains the character U+202E, which is not allowed in a mail header (line breaks, "
-     "control characters, bidi overrides)"),
+     ("name: the site name contains the character U+202E, which is not allowed in a mail header (line "
+      "breaks, control characters, bidi overrides)")),
     ("no_match: skip", "language: french",
      "language: 'french' is not a language tag (BCP 47, e.g. en, fr, fr-CA, pt-BR, zh-Hant)"),
 ])
