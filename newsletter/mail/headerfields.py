@@ -51,8 +51,10 @@ def phrase_words(text: str, first_budget: int) -> list[str]:
     atoms, one quoted-string, or encoded-words. `first_budget` is the room on the first line."""
     if _ATOMS.fullmatch(text) and _short_words(text):
         return text.split(" ")
-    if _PLAIN_TEXT.fullmatch(text) and "=?" not in text and len(text) + 2 <= min(first_budget, _MAX_PLAIN_WORD):
-        return ['"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"']
+    if _PLAIN_TEXT.fullmatch(text) and "=?" not in text:
+        quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if len(quoted) <= min(first_budget, _MAX_PLAIN_WORD):
+            return [quoted]
     check_header_value(text, "the name")
     return _encoded_words(text, first_budget)
 
