@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
+from .feedback import FeedbackSettings, parse_feedback
 from .headers import HeaderValueError, check_header_value, single_spaced
+from .logo import Logo, parse_logo
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -77,6 +77,9 @@ class Settings:
     # (SQLite WAL, synchronous=NORMAL); faster, and a power loss may re-send in-flight messages.
     durability: str = "disk"
     language: str = "en"  # BCP 47 tag of the issues' language: <html lang> and the body wrapper's
+    # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+    logo: Logo | None = None
 
     @property
     def domain(self) -> str:
@@ -114,8 +117,9 @@ def load_settings(root: Path | None = None) -> Settings:
 
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
-_OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from", "retry", "durability", "language"]
+_OPTIONAL = ["logo", "reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
+             "connections", "rate", "envelope_from", "retry", "durability", "bounce_address", "bounces",
+             "webhooks", "language"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -158,6 +162,8 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
     language = _language(r, m.get("language"))
+    logo = parse_logo(r, m["logo"]) if "logo" in m else None
+    feedback = parse_feedback(r, m)
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -167,7 +173,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability, language=language,
+        durability=durability, feedback=feedback, logo=logo, language=language,
     )
 
 
@@ -207,6 +213,7 @@ def _language(r: Reader, node: YNode | None) -> str:
         r.problem(node.line, node.col, "language", f"'{value}' is not a language tag (BCP 47, e.g. en, fr, "
                                                    "fr-CA, pt-BR, zh-Hant)")
     return value
+_number = schema.number
 
 
 def _choice(r: Reader, m: dict[str, YNode], key: str, allowed: tuple[str, str]) -> str:
@@ -229,23 +236,6 @@ def _mailbox(r: Reader, node: YNode | None, path: str) -> Mailbox | None:
     except AddressError as exc:
         r.problem(node.line, node.col, path, str(exc))
         return None
-
-
-def _number(r: Reader, node: YNode | None, path: str, default: float, lo: float, hi: float) -> float:
-    if node is None:
-        return default
-    if node.kind not in ("int", "float"):
-        r.problem(node.line, node.col, path, f"expected a number, got {node.describe()}")
-        return default
-    # YAML 1.1 numbers include 0x10, 0o17, 1:30 (base 60), .inf and .nan; let PyYAML read them
-    scalar = yaml.ScalarNode(f"tag:yaml.org,2002:{node.kind}", str(node.value))
-    constructor = yaml.constructor.SafeConstructor()
-    read = constructor.construct_yaml_int if node.kind == "int" else constructor.construct_yaml_float
-    value = float(read(scalar))
-    if not lo <= value <= hi:  # also refuses nan
-        r.problem(node.line, node.col, path, f"must be between {lo:g} and {hi:g}, got {value:g}")
-        return default
-    return value
 
 
 def _smtp(r: Reader, node: YNode) -> SMTPSettings | None:

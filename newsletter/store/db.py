@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     reply TEXT,
     next_attempt REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
+    date_header TEXT,
     PRIMARY KEY (issue, email_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (issue, state);
@@ -64,6 +65,26 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,
     detail TEXT
 );
+-- what came back (feedback.py): each bounce mailbox message / webhook event once, and the
+-- bounces and complaints found in them
+CREATE TABLE IF NOT EXISTS inbound (
+    message_key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bounces (
+    at REAL NOT NULL,
+    message_key TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    issue TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('hard','soft','complaint')),
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    UNIQUE (message_key, email_key)
+);
+CREATE INDEX IF NOT EXISTS bounces_by_address ON bounces (email_key, kind, at);
+CREATE INDEX IF NOT EXISTS bounces_by_issue ON bounces (issue, kind);
 """
 
 
@@ -77,6 +98,19 @@ def new_sid() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to `_SCHEMA`."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+    if "date_header" not in columns:  # the Date of each message, stamped when handed over
+        db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
+    if "detail" not in columns:
+        # suppressions.reason became a kind (audience.Reason); the text moved to `detail`
+        db.execute("ALTER TABLE suppressions ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
+        db.execute("UPDATE suppressions SET detail=TRIM(SUBSTR(reason, 13)), reason='hard-bounce' "
+                   "WHERE reason LIKE 'hard bounce:%'")
+
+
 class Database:
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = path
@@ -88,6 +122,7 @@ class Database:
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
+            _migrate(self.db)
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
         try:
