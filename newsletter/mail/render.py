@@ -98,6 +98,7 @@ class Renderer:
         also = [{"title": a.title, "url": f"{web_url}#{anchors[i]}"}
                 for i, a in enumerate(issue.articles) if i not in sel]
         base = {"name": self.settings.name, "month_label": issue.month_label, "language": self.settings.language,
+                "direction": text_direction(self.settings.language),
                 "subject": issue.subject, "web_url": web_url,
                 "notice": wording.partial_notice(len(sel), n),
                 "postal_address": self.settings.postal_address}
@@ -188,13 +189,33 @@ class Renderer:
         return inline_css_faithfully(fit_widths(html), inline_css)
 
 
+# Scripts written right to left (ISO 15924) and languages whose default script is one of them
+_RTL_SCRIPTS = {"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi"}
+_RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ps", "sd", "syr", "ug", "ur", "yi"}
+
+
+def text_direction(language: str) -> str:
+    """"rtl" or "ltr" for a BCP 47 tag: by its script subtag if it has one (`az-Arab`), else by
+    the language's usual script (`ar`, `he`, `fa`, `ur`)."""
+    parts = language.lower().split("-")
+    script = next((p for p in parts[1:] if len(p) == 4 and p.isalpha()), None)
+    rtl = script in _RTL_SCRIPTS if script else parts[0] in _RTL_LANGUAGES
+    return "rtl" if rtl else "ltr"
+
+
 def with_language(mjml_src: str, language: str) -> str:
-    """`<mjml lang="…">` from the `language` setting unless the template sets it: MJML writes it
-    on <html> and on the body wrapper (otherwise `lang="und"`, so screen readers guess)."""
+    """`<mjml lang="…" dir="…">` from the `language` setting where the template leaves them out
+    (the shipped template writes `{{ language }}` and `{{ direction }}` itself): MJML puts both on
+    <html> and on the body wrapper; without them it writes `lang="und"` and screen readers guess."""
     m = _MJML_ROOT.search(mjml_src)
-    if m is None or re.search(r"\blang\s*=", m.group(1)):
+    if m is None:
         return mjml_src
-    return f'{mjml_src[:m.end(1)]} lang="{escape(language)}"{mjml_src[m.end(1):]}'
+    attrs = m.group(1)
+    if not re.search(r"\blang\s*=", attrs):
+        attrs += f' lang="{escape(language)}"'
+    if not re.search(r"\bdir\s*=", attrs):
+        attrs += f' dir="{text_direction(language)}"'
+    return f"{mjml_src[:m.start(1)]}{attrs}{mjml_src[m.end(1):]}"
 
 
 def archive_url(settings: Settings, issue: Issue) -> str:

@@ -162,26 +162,32 @@ def test_sici_doi_links_correctly_in_html_and_text(composer, project, field: str
     issue = composer.issue(path)
     assert issue.articles[1].doi == SICI and issue.articles[1].link == SICI_URL
     rendered = composer.render(issue)
-    assert f'href="{SICI_URL}"' in rendered.html
-    assert "https://doi.org/10.1002/(SICI)1098-2736(199908)36:6&lt;637::AID-TEA4&gt;3.0.CO;2-9" in rendered.html
-    assert f"] {SICI_URL}\n" in rendered.text  # the text part's reference list
+    assert f'href="{SICI_URL}"' in rendered.html  # the "Read the paper" link
+    assert issue.articles[1].link_label == f"https://doi.org/{SICI}"  # as written, for templates
+    links = rendered.text.split("\nLinks:\n", 1)[1].splitlines()  # the text part's reference list
+    assert any(line.split("] ")[-1].strip() == SICI_URL for line in links), links
 
 
-@pytest.mark.parametrize("config,template_root,expected", [
-    ("", "<mjml>", "en"),  # the default
-    ("language: fr-CA\n", "<mjml>", "fr-CA"),
-    ("language: zh-Hant\n", "<mjml >", "zh-Hant"),
-    ("language: fr-CA\n", '<mjml lang="de">', "de"),  # a template that says it itself wins
+@pytest.mark.parametrize("config,template_root,lang,direction", [
+    ("", None, "en", "ltr"),  # the default, through the shipped template's {{ language }}
+    ("language: fr-CA\n", None, "fr-CA", "ltr"),
+    ("language: ar\n", None, "ar", "rtl"),
+    ("language: az-Arab\n", None, "az-Arab", "rtl"),  # the script subtag decides
+    ("language: he\n", "<mjml>", "he", "rtl"),  # a template that says nothing gets both
+    ("language: fr-CA\n", '<mjml lang="de">', "de", "ltr"),  # a template that says it itself wins
 ])
-def test_language_on_html_and_body_wrapper(project, config: str, template_root: str, expected: str):  # type: ignore[no-untyped-def]
+def test_language_on_html_and_body_wrapper(project, config: str, template_root: str | None, lang: str,  # type: ignore[no-untyped-def]
+                                           direction: str):
     from newsletter.content.config import load_settings
     from newsletter.mail.compose import Composer
 
     (project / "newsletter.yaml").write_text((project / "newsletter.yaml").read_text() + config)
-    tpl = project / "templates" / "issue.mjml"
-    tpl.write_text(tpl.read_text().replace("<mjml>", template_root, 1))
+    if template_root is not None:
+        tpl = project / "templates" / "issue.mjml"
+        tpl.write_text(re.sub(r"(?m)^<mjml[^>]*>", template_root, tpl.read_text(), count=1))
     composer = Composer.load(project, load_settings(project))
     html = composer.render(composer.issue("issues/2020-10.yaml")).html
-    langs = re.findall(r'<(html|div)\b[^>]*\blang="([^"]*)"', html)
-    assert langs == [("html", expected), ("div", expected)]  # <html> and MJML's body wrapper
+    tags = re.findall(r"<(html|div)\b([^>]*\blang=[^>]*)>", html)
+    assert [(t, re.search(r'lang="([^"]*)"', a).group(1), re.search(r'dir="([^"]*)"', a).group(1))  # type: ignore[union-attr]
+            for t, a in tags] == [("html", lang, direction), ("div", lang, direction)]  # <html>, body wrapper
     assert 'lang="und"' not in html
