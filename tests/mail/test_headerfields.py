@@ -120,6 +120,7 @@ def test_display_names_read_back_exactly_or_are_refused(email_mime: EmailMIME, t
 
 
 @pytest.mark.parametrize("text", ["Digest: Dépression 🧠", "é", "Zoë", "שלום עולם", "日本語", "a" * 500,
+                                  "Confirm your subscription to Lettre de recherche — Québec — thérapie et pratique",
                                   "Ünïcödé " * 60, "🧠" * 200])
 def test_examples_at_every_length(email_mime: EmailMIME, text: str) -> None:  # noqa: F811
     for name, head in (("Subject", unstructured("Subject", text)),

@@ -274,3 +274,27 @@ def test_the_issues_failing_inputs_through_the_command_line(project: Path, email
                          timeout=60, check=False)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "--to: address contains U+DCFF, a lone surrogate" in bad.stderr
+
+
+def test_the_signup_confirmation_carries_a_long_non_ascii_name_intact(project: Path,  # noqa: F811
+                                                                      email_mime: EmailMIME) -> None:
+    """The double opt-in message has the same human-text headers (Subject with the site's name,
+    From, To) and goes through the same encoder."""
+    from newsletter.content.config import load_settings
+    from newsletter.mail.confirmation import ConfirmationMail
+    from newsletter.mail.message import Recipient
+
+    name = "Lettre de recherche — Québec — thérapie et pratique"  # Python's folder loses a space here
+    cfg = project / "newsletter.yaml"
+    cfg.write_text(re.sub(r"(?m)^name: .*$", lambda _: f"name: {yaml_quoted(name)}", cfg.read_text("utf-8")),
+                   "utf-8")
+    settings = load_settings(project)
+    reader = Recipient("josé@example.org", "José Ñandú de la Cruz y Fernández", None, "AAAAAAAAAAAA", True)
+    raw = ConfirmationMail.compile(settings).build(reader, None, "https://news.example.org/confirm/x",
+                                                   date="Thu, 01 Oct 2020 08:00:00 +0000")
+    subject = f"Confirm your subscription to {settings.name}"
+    for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        assert len(line) <= (76 if ENCODED_WORD.search(line) else 998), line
+    assert str(email.message_from_string(raw.decode(), policy=email.policy.default)["Subject"]) == subject
+    got = email_mime.read(raw)
+    assert got.subject == subject and got.to == [(reader.name, reader.email)]
