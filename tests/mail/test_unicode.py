@@ -276,7 +276,7 @@ def test_the_issues_failing_inputs_through_the_command_line(project: Path, email
     assert "--to: address contains U+DCFF, a lone surrogate" in bad.stderr
 
 
-def test_the_signup_confirmation_carries_a_long_non_ascii_name_intact(project: Path,  # noqa: F811
+def test_the_signup_confirmation_carries_a_long_non_ascii_name_intact(project: Path,
                                                                       email_mime: EmailMIME) -> None:
     """The double opt-in message has the same human-text headers (Subject with the site's name,
     From, To) and goes through the same encoder."""
