@@ -277,7 +277,7 @@ def test_the_issues_failing_inputs_through_the_command_line(project: Path, email
 
 
 def test_the_signup_confirmation_carries_a_long_non_ascii_name_intact(project: Path,
-                                                                      email_mime: EmailMIME) -> None:
+                                                                      email_mime: EmailMIME) -> None:  # noqa: F811
     """The double opt-in message has the same human-text headers (Subject with the site's name,
     From, To) and goes through the same encoder."""
     from newsletter.content.config import load_settings
