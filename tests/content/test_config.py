@@ -89,6 +89,12 @@ def test_several_required_keys_missing(project: Path) -> None:
      "from: expected text, got a number ('12') (put it in quotes if you mean the text)"),
     ("name: Practice Research Digest", "name: yes",
      "name: expected text, got a boolean ('yes') (put it in quotes if you mean the text)"),
+    ("name: Practice Research Digest", 'name: "Digest\\e[31m"', "name: control character U+001B is not allowed"),
+    ("name: Practice Research Digest", 'name: "Digest \\u202e evil"',
+     ("name: the site name contains the character U+202E, which is not allowed in a mail header (line "
+      "breaks, control characters, bidi overrides)")),
+    ("no_match: skip", "language: french",
+     "language: 'french' is not a language tag (BCP 47, e.g. en, fr, fr-CA, pt-BR, zh-Hant)"),
 ])
 def test_located_problems(old: str, new: str, message: str | None, project: Path) -> None:
     text = config_text(project)
@@ -260,6 +266,15 @@ def test_durability(project: Path) -> None:
         load_settings(project)
 
 
+def test_non_ascii_name_and_language(project: Path) -> None:
+    assert load_settings(project).language == "en"
+    text = config_text(project).replace("name: Practice Research Digest",
+                                        'name: "Réseau  de recherche\tsur la pratique 🧠"')
+    s = accepted(project, text + "language: fr-CA\n")
+    assert s.name == "Réseau de recherche sur la pratique 🧠"  # a phrase: single-spaced
+    assert s.language == "fr-CA"
+
+
 # --- renamed topics: aliases ------------------------------------------------------------------
 
 def test_renamed_label_keeps_its_old_spelling(project: Path) -> None:
@@ -349,3 +364,28 @@ def test_feedback_settings(project: Path) -> None:
     assert (fb.bounces.mailbox, fb.bounces.soft_limit, fb.bounces.soft_days) == ("imaps://imap.example.org/Bounces", 5, 90)
     assert fb.webhooks.postmark is not None and fb.webhooks.ses is None
     assert load_settings(project).envelope_from == "digest@news.example.org"  # test copies keep the plain sender
+
+
+def test_signup_settings(project: Path) -> None:
+    from tests.conftest import add_config
+
+    assert load_settings(project).signup.enabled and load_settings(project).signup.confirm_hours == 48
+    add_config(project, "signup:\n  enabled: false\n  confirm_hours: 24\n  per_client: 5\n"
+                        "  consent: 'I agree to receive {name}.'\n  allowed_origins: ['https://www.example.org/']")
+    s = load_settings(project).signup
+    assert (s.enabled, s.confirm_hours, s.per_client, s.allowed_origins) == (False, 24, 5, ("https://www.example.org",))
+    assert s.consent_text("Digest") == "I agree to receive Digest."
+
+
+def test_signup_problems(project: Path) -> None:
+    from tests.conftest import add_config
+
+    add_config(project, "signup:\n  enabled: sometimes\n  confirm_hours: 0\n  per_client: many\n"
+                        "  allowed_origins: ['https://www.example.org/page', 'javascript:alert(1)']\n  colour: red")
+    with pytest.raises(InputError) as info:
+        load_settings(project)
+    text = str(info.value)
+    for part in ("signup.enabled: expected true or false", "signup.confirm_hours: must be between 1 and 720",
+                 "signup.per_client: expected a number", "an origin is scheme://host[:port] only",
+                 "signup.allowed_origins: URL must start with", "signup.colour: unknown key 'colour'"):
+        assert part in text, (part, text)
