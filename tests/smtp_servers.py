@@ -32,6 +32,7 @@ class Scripted:
     rcpt: dict[str, list[str]] = field(default_factory=dict)
     data: dict[str, list[str]] = field(default_factory=dict)
     mail_nth: dict[int, str] = field(default_factory=dict)
+    pipelining: bool = False  # say PIPELINING in EHLO (aiosmtpd reads commands in order, so it can)
     delay: float = 0.0
     received: list[tuple[str, bytes]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
@@ -45,6 +46,13 @@ class Scripted:
                 if table.get(key):
                     return table[key].pop(0)
         return "250 OK"
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         with self.lock:

@@ -33,6 +33,9 @@ class SMTPSettings:
     password_env: str = "NEWSLETTER_SMTP_PASSWORD"
     timeout: float = 60.0
     data_timeout: float = 600.0  # RFC 5321 §4.5.3.2.6: wait long for the reply after the final dot
+    # RFC 2920: MAIL, RCPT and DATA in one write, the next envelope behind the final dot, when
+    # the relay advertises PIPELINING ("auto"); "off" sends one command at a time regardless
+    pipelining: bool = True
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,7 @@ def _mailbox(r: Reader, node: YNode | None, path: str) -> Mailbox | None:
 
 def _smtp(r: Reader, node: YNode) -> SMTPSettings | None:
     m = schema.mapping(r, node, "smtp", ["host", "port", "security"],
-                       ["username", "password_env", "timeout", "data_timeout"])
+                       ["username", "password_env", "timeout", "data_timeout", "pipelining"])
     if m is None:
         return None
     host = schema.text(r, m.get("host"), "smtp.host", single_line=True, max_len=255)
@@ -267,10 +270,15 @@ def _smtp(r: Reader, node: YNode) -> SMTPSettings | None:
     pw_env = schema.text(r, m.get("password_env"), "smtp.password_env", single_line=True)
     timeout = _number(r, m.get("timeout"), "smtp.timeout", 60, 0.1, 3600)
     data_timeout = _number(r, m.get("data_timeout"), "smtp.data_timeout", 600, 0.1, 3600)
+    pipelining = schema.text(r, m.get("pipelining"), "smtp.pipelining", single_line=True, required=False)
+    if pipelining not in (None, "auto", "off"):
+        n = m["pipelining"]
+        r.problem(n.line, n.col, "smtp.pipelining", f"must be 'auto' (when the relay offers it) or 'off', "
+                                                    f"got '{pipelining}'")
     if not host or not security:
         return None
     return SMTPSettings(host, port, security, user, pw_env or "NEWSLETTER_SMTP_PASSWORD",
-                        timeout, data_timeout)
+                        timeout, data_timeout, pipelining != "off")
 
 
 def _dkim(r: Reader, node: YNode, root: Path) -> DKIMSettings | None:

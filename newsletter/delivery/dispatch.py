@@ -21,10 +21,11 @@ from ..errors import FatalSMTPError, Interrupted, NewsletterError, TransientErro
 from ..mail.compose import Composer, now_header
 from ..mail.message import CompiledVariant
 from ..store.ledger import Delivery, Ledger, LedgerError, Reason
+from .ahead import Ahead
 from .groupcommit import GroupCommit
 from .plan import Entry, Plan
 from .policy import Outcome, classify
-from .transports.base import ErrorKind, SendError, Transport
+from .transports.base import ErrorKind, SendError, Transport, Upcoming
 
 GRACE_SECONDS = 10.0
 
@@ -96,6 +97,7 @@ class Dispatcher:
         self.conn_failures = 0
         # the envelope sender (MAIL FROM) by subscriber id: VERP with bounce_address, else fixed
         self.envelope = envelope or (lambda sid: settings.envelope_from)
+        self.ahead = Ahead(self.commit)  # per connection, the delivery whose envelope goes first
 
     def stop(self, why: str) -> None:
         if not self.stopping:
@@ -108,7 +110,7 @@ class Dispatcher:
         start = time.monotonic()
         n = min(self.connections, len(due) or 1)
         self.commit.members = n
-        workers = [asyncio.create_task(self._worker()) for _ in range(n)]
+        workers = [asyncio.create_task(self._worker(wid)) for wid in range(n)]
         try:
             await asyncio.gather(*workers)
         except asyncio.CancelledError:
@@ -129,41 +131,71 @@ class Dispatcher:
                 self.progress.finish()
         return self.summary
 
-    async def _worker(self) -> None:
+    async def _worker(self, wid: int) -> None:
         transport = self.factory()
         try:
-            while not self.stopping and self.queue:
-                item = self.queue.popleft()
-                await self._deliver(transport, item)
+            while not self.stopping and (self.queue or wid in self.ahead):
+                if wid in self.ahead:
+                    await self._deliver(wid, transport, *self.ahead.pop(wid))
+                else:
+                    await self._deliver(wid, transport, self.queue.popleft())
         except LedgerError as exc:
             self.error = self.error or exc
             self.stop("the state database cannot be written")
         finally:
+            try:
+                await asyncio.shield(self.ahead.leave(wid, self.queue))
+            except LedgerError as exc:
+                self.error = self.error or exc
             self.commit.leave()
             try:
                 await transport.close()
             except Exception:  # noqa: BLE001, S110 - a broken connection must not hide the outcome
                 pass
 
-    async def _deliver(self, transport: Transport, item: Delivery) -> None:
+    def _upcoming(self, wid: int, transport: Transport) -> Upcoming | None:
+        """Take the next delivery for connection `wid` now, so that its envelope can ride behind
+        the message being sent (RFC 2920; see `ahead`); None when there is none to take, or a
+        rate limit spaces transaction starts."""
+        if self.stopping or not self.queue or wid in self.ahead or self.pacer.interval:
+            return None
+        item = self.queue[0]
         entry = self.entries[item.email_key]
-        if self.ledger.is_suppressed(item.email_key):  # an unsubscribe may arrive mid-run
+        if self.ledger.is_suppressed(item.email_key):
+            return None  # its own turn settles it
+        date = item.date if item.state == "unknown" else now_header()
+        data: bytes = self.compiled[entry.selection].build(entry.recipient, date=date)
+        if self.signer:
+            data = self.signer(data)
+        self.queue.popleft()
+        self.ahead.take(wid, item, data, self.commit.mark(item.email_key, "sending", count=True, date=date))
+        r = entry.recipient
+        return Upcoming(self.envelope(r.sid), r.email, len(data), r.smtputf8)
+
+    async def _deliver(self, wid: int, transport: Transport, item: Delivery, data: bytes | None = None,
+                       sending: asyncio.Future[None] | None = None) -> None:
+        entry = self.entries[item.email_key]
+        if sending is None and self.ledger.is_suppressed(item.email_key):  # an unsubscribe may arrive mid-run
             await self.commit.mark(item.email_key, "skipped", reply="suppressed during the run")
             self._count("skipped")
             return
         r = entry.recipient
         # Date is stamped now (RFC 5322 §3.6.1), not when the campaign began; only a resend of
         # an `unknown` message repeats the stored one, so it is the same message, byte for byte
-        date = item.date if item.state == "unknown" else now_header()
-        data = self.compiled[entry.selection].build(r, date=date)
-        if self.signer:
-            data = self.signer(data)
-        await self.commit.mark(item.email_key, "sending", count=True, date=date)
-        # Paced after the group commit, which releases several connections at once: the rate
-        # limit holds on the wire (transaction starts), not just at the ledger.
-        await self.pacer.wait()
+        if data is None or sending is None:
+            date = item.date if item.state == "unknown" else now_header()
+            data = self.compiled[entry.selection].build(r, date=date)
+            if self.signer:
+                data = self.signer(data)
+            await self.commit.mark(item.email_key, "sending", count=True, date=date)
+            # Paced after the group commit, which releases several connections at once: the
+            # rate limit holds on the wire (transaction starts), not just at the ledger.
+            await self.pacer.wait()
+        else:  # taken ahead: marked `sending` while the last round trip ran
+            await sending
         try:
-            reply = await transport.send(self.envelope(r.sid), r.email, data, smtputf8=r.smtputf8)
+            reply = await transport.send(self.envelope(r.sid), r.email, data, smtputf8=r.smtputf8,
+                                         upcoming=lambda: self._upcoming(wid, transport))
         except SendError as exc:
             await self._refused(item, entry, exc)
             return
@@ -172,7 +204,9 @@ class Dispatcher:
                                                   "transaction; may have been delivered"))
             raise
         self.conn_failures = 0
-        await self.commit.mark(item.email_key, "sent", reply.code, reply.text[:500])
+        lags = self.ahead.lags(wid, "sent")
+        await self.ahead.settled(wid, self.commit.mark(item.email_key, "sent", reply.code, reply.text[:500],
+                                                       urgent=not lags), lags)
         self._count("sent")
 
     async def _refused(self, item: Delivery, entry: Entry, exc: SendError) -> None:

@@ -37,24 +37,37 @@ class GroupCommit:
         self.members = 1  # connections that may still mark; kept up to date by the dispatcher
         self.cost = COMMIT_WAIT_MIN  # how long a commit takes (moving average), in seconds
         self.unsynced = False  # a commit made without fsync is not on disk yet
+        self.urgent = 0  # marks waiting that someone waits for
 
     def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
-             next_attempt: float = 0.0, count: bool = False, date: str | None = None) -> asyncio.Future[None]:
+             next_attempt: float = 0.0, count: bool = False, date: str | None = None, *,
+             urgent: bool = True) -> asyncio.Future[None]:
+        """Queue a state change; the future resolves once it is committed (LedgerError if
+        not). A mark that is not `urgent` (nobody waits for it) starts no commit of its own: it
+        goes with the next one, or at `close`."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self.pending.append((key, state, code, reply, next_attempt, count, date))
         self.waiters.append(fut)
-        if len(self.pending) >= self.members:
+        if not urgent:
+            return fut
+        self.urgent += 1
+        if self.urgent >= self.members:
             self._soon(loop)
         elif self.timer is None and not self.scheduled:
             wait = min(COMMIT_WAIT_MAX, max(COMMIT_WAIT_MIN, 2 * self.cost))
             self.timer = loop.call_later(wait, self._flush)
         return fut
 
+    def kick(self) -> None:
+        """Commit what is waiting at the end of this loop turn (marks nobody else will follow)."""
+        if self.pending:
+            self._soon(asyncio.get_running_loop())
+
     def leave(self) -> None:
         """A connection is done: the others no longer wait for its marks."""
         self.members = max(1, self.members - 1)
-        if self.pending and len(self.pending) >= self.members:
+        if self.pending and self.urgent >= self.members:
             self._soon(asyncio.get_running_loop())
 
     def _soon(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -70,7 +83,7 @@ class GroupCommit:
         if not self.pending:
             return
         batch, waiters = self.pending, self.waiters
-        self.pending, self.waiters = [], []
+        self.pending, self.waiters, self.urgent = [], [], 0
         started = time.perf_counter()
         light = all(m[1] == "sent" for m in batch)
         try:

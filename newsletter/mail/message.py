@@ -152,6 +152,14 @@ def _encode_values(values: dict[str, str]) -> dict[str, bytes]:
     return {k: _qp(v) + _SOFT for k, v in values.items()}
 
 
+class WireMessage(bytes):
+    """A message as `CompiledVariant.build` makes it, already in the form SMTP's DATA carries
+    (RFC 5321 §4.5.2): CRLF line ends throughout, no line starting with "." (quoted-printable
+    writes it =2E), CRLF at the end. A transport sends it as it is, without a pass over it."""
+
+    __slots__ = ()
+
+
 # -- the compiled variant --------------------------------------------------------------------------
 @dataclass
 class CompiledVariant:
@@ -181,7 +189,7 @@ class CompiledVariant:
     def message_id(self, sid: str) -> str:
         return f"<{self.campaign}.{sid}@{self.domain}>"
 
-    def build(self, r: Recipient, message_id: str | None = None, date: str | None = None) -> bytes:
+    def build(self, r: Recipient, message_id: str | None = None, date: str | None = None) -> WireMessage:
         """The message for `r`. `date` (RFC 5322 date-time) is stamped when the message is
         handed over; a resend of an `unknown` message passes the stored one (same bytes)."""
         p = personal_values(self.settings, self.keys, r)
@@ -207,7 +215,7 @@ class CompiledVariant:
             *[c if isinstance(c, bytes) else html_vals[c] for c in self.html_chunks], _CRLF,
             b"--", b, b"--", _CRLF,
         ]
-        return b"".join(parts)
+        return WireMessage(b"".join(parts))
 
 
 def _to_header(r: Recipient) -> bytes:

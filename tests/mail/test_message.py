@@ -16,7 +16,13 @@ from newsletter.content.headers import HeaderValueError
 from newsletter.content.variants import all_selections
 from newsletter.mail.checks import check_message, failures
 from newsletter.mail.compose import parts
-from newsletter.mail.message import Recipient, build_with_email_package, compile_variant, header_lines
+from newsletter.mail.message import (
+    Recipient,
+    WireMessage,
+    build_with_email_package,
+    compile_variant,
+    header_lines,
+)
 from newsletter.mail.wording import first_name
 
 DATE = "Thu, 01 Oct 2020 08:00:00 +0000"
@@ -287,4 +293,5 @@ def test_built_messages_are_ready_for_the_wire(composer, project) -> None:  # ty
             cv = composer.compile(issue, sel, campaign=issue.month, date=DATE)
             for r in PEOPLE:
                 raw = cv.build(r)
+                assert isinstance(raw, WireMessage) and raw.endswith(b"\r\n"), path.name
                 assert b"\n." not in raw and raw.count(b"\n") == raw.count(b"\r\n") == raw.count(b"\r"), path.name

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from ...content.config import Settings
 from ...errors import NewsletterError
-from .base import ErrorKind, Reply, SendError, Transport
+from .base import ErrorKind, Reply, SendError, Transport, Upcoming
 from .maildir import MaildirTransport
 from .memory import MemoryTransport
 from .smtp import SMTPTransport
@@ -34,4 +34,4 @@ def describe(settings: Settings) -> str:
 
 
 __all__ = ["ErrorKind", "MaildirTransport", "MemoryTransport", "Reply", "SMTPTransport", "SendError", "Transport",
-           "describe", "transport_factory"]
+           "Upcoming", "describe", "transport_factory"]

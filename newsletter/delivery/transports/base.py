@@ -7,6 +7,7 @@ beside it, one module each: `smtp`, `maildir`, `memory`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -37,14 +38,31 @@ class SendError(Exception):
         self.kind, self.code, self.text = ErrorKind(kind), code, text
 
 
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """The next message a connection will carry, named while the current one is sent so that
+    its envelope can go out right behind it (RFC 2920): envelope sender, recipient, size in
+    bytes, and whether the addresses need SMTPUTF8."""
+
+    sender: str
+    recipient: str
+    size: int
+    smtputf8: bool = False
+
+
 class Transport(Protocol):
+    """One connection to wherever messages go. `send` may call `upcoming` once the message is
+    accepted, to learn the next message this connection will carry (pipelining): the next
+    `send` must then be that message."""
+
     description: str
 
     async def open(self) -> None: ...
 
-    async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False) -> Reply: ...
+    async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False,
+                   upcoming: Callable[[], Upcoming | None] | None = None) -> Reply: ...
 
     async def close(self) -> None: ...
 
 
-__all__ = ["ErrorKind", "Reply", "SendError", "Transport"]
+__all__ = ["ErrorKind", "Reply", "SendError", "Transport", "Upcoming"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import mailbox
+from collections.abc import Callable
 from pathlib import Path
 
-from .base import ErrorKind, Reply, SendError
+from .base import ErrorKind, Reply, SendError, Upcoming
 
 
 class MaildirTransport:
@@ -22,7 +23,8 @@ class MaildirTransport:
         except OSError as exc:
             raise SendError(ErrorKind.FATAL, None, f"cannot open the outbox {self.path}: {exc.strerror}") from None
 
-    async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False) -> Reply:
+    async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False,
+                   upcoming: Callable[[], Upcoming | None] | None = None) -> Reply:
         if self._box is None:
             await self.open()
         assert self._box is not None

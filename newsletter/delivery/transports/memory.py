@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .base import Reply, SendError
+from .base import Reply, SendError, Upcoming
 
 
 @dataclass
@@ -18,7 +19,8 @@ class MemoryTransport:
     async def open(self) -> None:
         return None
 
-    async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False) -> Reply:
+    async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False,
+                   upcoming: Callable[[], Upcoming | None] | None = None) -> Reply:
         if recipient in self.fail:
             raise self.fail[recipient]
         self.sent.append((sender, recipient, data))

@@ -121,7 +121,7 @@ class Pipeline:
         env, self.in_flight = self.in_flight, None
         if env is None:
             raise RuntimeError("no transaction in flight")
-        self.answered = 0
+        self.answered, self.dot_sent = 0, False
         replies: list[aiosmtplib.SMTPResponse] = []
         try:
             for i, command in enumerate(env.commands()):

@@ -1,0 +1,114 @@
+"""send with pipelining (RFC 2920): about one round trip a message, and every fault lands in its
+right state while the next message's envelope is already on its way; against a raw server that
+advertises PIPELINING (and splits its replies), with the fallback when it does not."""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from newsletter.delivery.sending import SendOptions
+from newsletter.delivery.transports import SMTPTransport
+from newsletter.store.ledger import Ledger
+
+from ..conftest import add_config
+from ..pipelining_server import PipeliningServer, Script
+from .test_dispatch import FAST_RETRY, _send
+from .test_transport import _plain
+
+R = "reader{:05d}@example.org".format
+
+
+def _send_to(project: Path, server: PipeliningServer, n: int, connections: int = 1):  # type: ignore[no-untyped-def]
+    add_config(project, FAST_RETRY)
+
+    def factory() -> SMTPTransport:
+        t = _plain(server.port)
+        t.cfg = type(t.cfg)("127.0.0.1", server.port, "none", timeout=5, data_timeout=5)
+        return t
+
+    return _send(project, n, SendOptions(connections=connections), factory)
+
+
+def _rows(project: Path) -> dict[str, tuple[str, int | None]]:
+    db = sqlite3.connect(project / "state" / "newsletter.sqlite3")
+    try:
+        return {r[0]: (r[1], r[2]) for r in db.execute(
+            "SELECT email, state, code FROM deliveries WHERE issue='2020-10'")}
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("split", ["merge", "bytes"])
+def test_one_round_trip_a_message(project: Path, split: str) -> None:
+    server = PipeliningServer(split=split)
+    try:
+        summary, counts = _send_to(project, server, 12)
+    finally:
+        server.stop()
+    assert counts["sent"] == 12 and summary.sent == 12
+    assert sorted(r for r, _ in server.messages) == [R(i) for i in range(12)]
+    assert server.flushes == 1 + 1 + 12  # EHLO, the first group, then one per message
+
+
+def test_without_pipelining_the_same_send_goes_one_command_at_a_time(project: Path) -> None:
+    server = PipeliningServer(pipelining=False)
+    try:
+        _, counts = _send_to(project, server, 5)
+    finally:
+        server.stop()
+    assert counts["sent"] == 5 and server.batched == 0 and server.flushes == 1 + 4 * 5
+
+
+def test_pipelining_off_in_the_configuration(project: Path) -> None:
+    server = PipeliningServer()
+    add_config(project, FAST_RETRY)
+
+    def factory() -> SMTPTransport:
+        t = _plain(server.port)
+        t.cfg = type(t.cfg)("127.0.0.1", server.port, "none", timeout=5, data_timeout=5, pipelining=False)
+        return t
+
+    try:
+        _, counts = _send(project, 4, SendOptions(connections=1), factory)
+    finally:
+        server.stop()
+    assert counts["sent"] == 4 and server.batched == 0
+
+
+# (script, recipient 3's state and code, suppressed, lone dots); while recipient 3's message is
+# sent, recipient 4's envelope is already in flight behind it
+FAULTS = [
+    (Script(rcpt={R(3): ["550 5.1.1 no such user"]}), ("failed", 550), True, 0),
+    (Script(rcpt={R(3): ["450 4.2.1 slow down"]}), ("deferred", 450), False, 0),
+    (Script(rcpt={R(3): ["550 5.1.1 no such user"]}, data_without_rcpt="354 go ahead"), ("failed", 550), True, 1),
+    (Script(dot={R(3): ["554 5.6.0 content rejected"]}), ("failed", 554), False, 0),
+    (Script(dot={R(3): ["451 4.3.0 try later"]}), ("deferred", 451), False, 0),
+    (Script(dot={R(3): ["close"]}), ("unknown", None), False, 0),
+    (Script(dot={R(3): ["421 4.3.2 closing"]}), ("sent", 250), False, 0),
+    (Script(rcpt={R(4): ["close"]}), ("sent", 250), False, 0),
+    (Script(mail_nth={4: "421 4.7.0 too many connections"}), ("sent", 250), False, 0),
+]
+
+
+@pytest.mark.parametrize(("script", "third", "suppressed", "lone_dots"), FAULTS)
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_every_fault_lands_in_its_state(project: Path, script: Script, third: tuple[str, int | None],
+                                        suppressed: bool, lone_dots: int, pipelining: bool) -> None:
+    server = PipeliningServer(copy.deepcopy(script), split="lines", pipelining=pipelining)
+    try:
+        _send_to(project, server, 8)
+    finally:
+        server.stop()
+    got = _rows(project)
+    assert got[R(3)] == third, got[R(3)]
+    assert Ledger(project / "state" / "newsletter.sqlite3").is_suppressed(R(3)) == suppressed
+    assert server.lone_dots == (lone_dots if pipelining else 0)
+    others = [R(i) for i in range(8) if i != 3]
+    assert all(got[r][0] == "sent" for r in others), {r: got[r] for r in others}
+    delivered = [r for r, _ in server.messages]
+    assert sorted(set(delivered)) == sorted(others + ([R(3)] if third[0] == "sent" else []))
+    assert len(delivered) == len(set(delivered))  # nobody twice
