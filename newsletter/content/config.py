@@ -10,6 +10,7 @@ import yaml
 
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
+from .partial import check_before_syntax_error
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -100,6 +101,7 @@ def load_settings(root: Path | None = None) -> Settings:
     path = root / CONFIG_NAME
     r = Reader(display_path(path))
     node = r.load(MAX_CONFIG_BYTES)
+    check_before_syntax_error(r, path, MAX_CONFIG_BYTES, lambda pr, tree: _parse(pr, tree, root))
     if node is None and not r.problems:
         r.problem(1, 1, "", "the configuration file is empty")
     settings = _parse(r, node, root) if node is not None else None

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import schema
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
+from .partial import check_before_syntax_error
 from .textfile import display_path
 from .yamltree import Reader, YNode
 
@@ -71,6 +72,7 @@ def read_issue(path: Path | str, settings: Settings) -> tuple[Issue | None, Read
     r = Reader(display_path(path))
     node = r.load(MAX_ISSUE_BYTES)
     if node is None or (node.kind == "null" and not r.problems):
+        check_before_syntax_error(r, path, MAX_ISSUE_BYTES, lambda pr, tree: _parse(pr, tree, path, settings))
         if not r.problems:
             r.problem(1, 1, "", "the issue file is empty")
         return None, r

@@ -65,6 +65,9 @@ class Reader:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.problems: list[Problem] = []
+        # the YAML syntax error that stopped parsing, and the first line it involves (where an
+        # unclosed bracket or quote started): the lines before it may still be worth checking
+        self.syntax_error: tuple[Problem, int] | None = None
 
     def problem(self, line: int, col: int, fieldpath: str, message: str) -> None:
         self.problems.append(Problem(self.path, line, col, fieldpath, message))
@@ -135,6 +138,8 @@ class Reader:
                 # e.g. where the unclosed bracket or quote started
                 what += f" ({exc.context} started on line {ctx.line + 1}, column {ctx.column + 1})"
             self.problem(line, col, "", f"YAML syntax error: {what}")
+            first = min(line, ctx.line + 1) if ctx else line
+            self.syntax_error = (self.problems[-1], first)
         except yaml.reader.ReaderError as exc:
             text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
             line, col = line_col(text, exc.position)
