@@ -5,12 +5,17 @@ import sys
 from pathlib import Path
 
 from ..errors import CheckFailed, InputError, NewsletterError, Problem
-from .common import default_subscribers, root_of
+from .common import default_subscribers, examples, existing_file, root_of
+
+EXAMPLES = examples(
+    "newsletter check                              # every issue and the subscriber list",
+    "newsletter check issues/2026-12.yaml --no-subscribers",
+    "newsletter check --subscribers subscribers.yaml")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("issues", nargs="*", help="issue files (default: every file in issues/)")
-    p.add_argument("--subscribers", help="subscriber list to validate too (default: subscribers.yaml "
+    p.add_argument("--subscribers", type=existing_file, help="subscriber list to validate too (default: subscribers.yaml "
                                          "or subscribers.example.yaml)")
     p.add_argument("--no-subscribers", action="store_true", help="skip the subscriber list")
 

@@ -11,7 +11,7 @@ import asyncio
 import random
 import signal
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -22,7 +22,7 @@ from ..mail.compose import Composer
 from ..mail.message import CompiledVariant
 from ..store.ledger import Delivery, Ledger, LedgerError
 from .groupcommit import GroupCommit
-from .plan import Entry, Plan
+from .plan import SUPPRESSED_DURING_RUN, Entry, Plan
 from .policy import Outcome, classify
 from .transports.base import ErrorKind, SendError, Transport
 
@@ -36,6 +36,7 @@ class Summary:
     failed: int = 0
     unknown: int = 0
     skipped: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)  # skip_kind → how many
     elapsed: float = 0.0
     stopped: str = ""
     policy: int = 0
@@ -145,8 +146,9 @@ class Dispatcher:
     async def _deliver(self, transport: Transport, item: Delivery) -> None:
         entry = self.entries[item.email_key]
         if self.ledger.is_suppressed(item.email_key):  # an unsubscribe may arrive mid-run
-            await self.commit.mark(item.email_key, "skipped", reply="suppressed during the run")
+            await self.commit.mark(item.email_key, "skipped", reply=SUPPRESSED_DURING_RUN)
             self._count("skipped")
+            self.summary.skip_reasons[SUPPRESSED_DURING_RUN] += 1
             return
         r = entry.recipient
         data = self.compiled[entry.selection].build(r)

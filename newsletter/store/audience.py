@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from .db import Database, new_sid
 
+UNSUBSCRIBED = "unsubscribed"  # the suppression reason of a reader's own unsubscribe
+
 
 @dataclass(frozen=True)
 class Preference:

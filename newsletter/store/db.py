@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS campaigns (
     content_hash TEXT NOT NULL,
     date_header TEXT NOT NULL,
     created REAL NOT NULL,
-    finished REAL
+    finished REAL,
+    subject TEXT,
+    list_file TEXT
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     issue TEXT NOT NULL,
@@ -67,6 +69,10 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+# (table, column, type) added after the first release: `_add_columns` adds them to older files
+_ADDED_COLUMNS = [("campaigns", "subject", "TEXT"), ("campaigns", "list_file", "TEXT")]
+
+
 class LedgerError(NewsletterError):
     exit_code = 6
 
@@ -88,6 +94,7 @@ class Database:
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
+            self._add_columns()
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
         try:
@@ -108,6 +115,16 @@ class Database:
 
     def close(self) -> None:
         self.db.close()
+
+    def _add_columns(self) -> None:
+        """Columns added since the first release, for databases created before them."""
+        for table, column, kind in _ADDED_COLUMNS:
+            if column not in self.columns(table):
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    def columns(self, table: str) -> set[str]:
+        """The column names `table` has in this database (an old one may lack newer columns)."""
+        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
 
     def busy_timeout(self, ms: int) -> None:
         """How long a statement waits for another writer's lock before raising `Busy`."""

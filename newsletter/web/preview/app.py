@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ...delivery.sendtest import send_test
+from ...delivery.sendtest import BadTestRequest, send_test
 from ...delivery.transports import describe
 from ...errors import NewsletterError
 from ...mail.compose import parts
@@ -49,6 +49,7 @@ from .watch import Live, watch
 
 HOST = "127.0.0.1"
 TABS, VIEWS = ("email", "text", "source"), ("both", "desktop", "phone")
+PAGE_FIELDS = {"to": "To", "reader": ""}  # send_test's inputs as the page labels them
 
 
 class PortInUse(NewsletterError):
@@ -154,7 +155,11 @@ async def send_from_preview(state: PreviewState, name: str, variant: Variant, to
         topics = variant.topics
     if not composer.selection_for(issue, subscriber.topics if subscriber else topics):
         raise NewsletterError("this variant has no articles, so there is nothing to send")
-    reply = await send_test(composer, issue, to, topics=topics, subscriber=subscriber)
+    try:
+        reply = await send_test(composer, issue, to, topics=topics, subscriber=subscriber)
+    except BadTestRequest as exc:  # in the page's words: the "To" box, this copy
+        where = PAGE_FIELDS.get(exc.field, exc.field)
+        raise NewsletterError(f"{where}: {exc.problem}" if where else exc.problem) from None
     return f"Sent to {to.strip()} via {describe(settings)}: {reply.code} {reply.text}"
 
 
