@@ -45,7 +45,7 @@ from .model import PreviewState
 from .outbox_routes import ROUTES as OUTBOX_ROUTES
 from .pages import index_page, issue_page
 from .views import Variant
-from .watch import Live, watch
+from .watch import Live, log, watch
 
 HOST = "127.0.0.1"
 TABS, VIEWS = ("email", "text", "source"), ("both", "desktop", "phone")
@@ -199,6 +199,13 @@ def _asset(body: str, media_type: str) -> Any:
     return endpoint
 
 
+def _warm(state: PreviewState) -> None:
+    try:
+        state.warm()
+    except Exception:  # noqa: BLE001 - only a head start: the pages report any problem themselves
+        log.debug("warming up failed", exc_info=True)
+
+
 def create_app(state: PreviewState, *, watch_files: bool = True) -> Starlette:
     live = Live(state)
 
@@ -207,6 +214,7 @@ def create_app(state: PreviewState, *, watch_files: bool = True) -> Starlette:
         live.loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         task = asyncio.create_task(watch(state, live, stop)) if watch_files else None
+        threading.Thread(target=_warm, args=(state,), daemon=True).start()
         try:
             yield
         finally:

@@ -46,6 +46,7 @@ class PreviewState:
         self._generation = 0
         self._index: dict[tuple[str, int, int, int, int], IndexEntry] = {}
         self._subscribers: tuple[tuple[object, ...], SubscriberIndex] | None = None
+        self._people_lock = threading.Lock()
         self._outboxes: dict[Path, OutboxIndex] = {}
         self._good = LastGood()
 
@@ -112,12 +113,21 @@ class PreviewState:
             key: tuple[object, ...] = (str(path), st.st_ino, st.st_mtime_ns, st.st_size, self._generation)
         except OSError:
             key = (str(path), self._generation)
-        cached = self._subscribers
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        index = SubscriberIndex.load(path, settings)
-        self._subscribers = (key, index)
-        return index
+        with self._people_lock:  # one reader of a long list at a time; the others wait for it
+            cached = self._subscribers
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            index = SubscriberIndex.load(path, settings)
+            self._subscribers = (key, index)
+            return index
+
+    def warm(self) -> None:
+        """Read what the first pages need before they ask (a long subscriber list takes seconds;
+        a big outbox's headers too), so the author's first look does not wait for it."""
+        settings = self.settings()
+        if settings is not None:
+            self.subscriber_index(settings)
+            self.outbox(settings).warm()
 
     def outbox(self, settings: Settings) -> OutboxIndex:
         """The outbox folder's index, kept for the life of the server."""

@@ -72,10 +72,11 @@
     const pair = shown.length > 1 ? (room - GAP * (shown.length - 1)) / widths.reduce((a, b) => a + b, 0) : 0;
     shown.forEach((figure, i) => {
       const frame = figure.querySelector("iframe"), scaler = figure.querySelector(".scaler");
-      const k = Math.min(1, pair >= SIDE_BY_SIDE ? pair : room / widths[i]);
+      const scaled = Math.floor(widths[i] * Math.min(1, pair >= SIDE_BY_SIDE ? pair : room / widths[i]));
+      const k = scaled / widths[i];  // whole pixels: the frame fills its box exactly
       frame.style.height = `${Math.round(height / k)}px`;
       frame.style.transform = k < 1 ? `scale(${k})` : "";
-      scaler.style.width = `${Math.floor(widths[i] * k)}px`;
+      scaler.style.width = `${scaled}px`;
       scaler.style.height = `${Math.round(height)}px`;
       const note = figure.querySelector(".scale");
       if (note) note.textContent = k < 1 ? ` · shown at ${Math.round(k * 100)} %` : "";
