@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
+from .feedback import FeedbackSettings, parse_feedback
 from .partial import check_before_syntax_error
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
@@ -73,6 +72,8 @@ class Settings:
     # a second copy. "process": commits survive a crash of the process but not of the machine
     # (SQLite WAL, synchronous=NORMAL); faster, and a power loss may re-send in-flight messages.
     durability: str = "disk"
+    # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
 
     @property
     def domain(self) -> str:
@@ -101,7 +102,7 @@ def load_settings(root: Path | None = None) -> Settings:
     path = root / CONFIG_NAME
     r = Reader(display_path(path))
     node = r.load(MAX_CONFIG_BYTES)
-    check_before_syntax_error(r, path, MAX_CONFIG_BYTES, lambda pr, tree: _parse(pr, tree, root))
+    check_before_syntax_error(r, lambda pr, tree: _parse(pr, tree, root))
     if node is None and not r.problems:
         r.problem(1, 1, "", "the configuration file is empty")
     settings = _parse(r, node, root) if node is not None else None
@@ -112,7 +113,8 @@ def load_settings(root: Path | None = None) -> Settings:
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from", "retry", "durability"]
+             "connections", "rate", "envelope_from", "retry", "durability", "bounce_address", "bounces",
+             "webhooks"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -154,6 +156,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
+    feedback = parse_feedback(r, m)
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -163,7 +166,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability,
+        durability=durability, feedback=feedback,
     )
 
 
@@ -181,6 +184,9 @@ def _retry(r: Reader, node: YNode) -> RetrySettings:
         _number(r, m.get("backoff_seconds"), "retry.backoff_seconds", d.backoff_seconds, 0, 3600),
         int(_number(r, m.get("breaker_threshold"), "retry.breaker_threshold", d.breaker_threshold, 1, 10**6)),
     )
+
+
+_number = schema.number
 
 
 def _choice(r: Reader, m: dict[str, YNode], key: str, allowed: tuple[str, str]) -> str:
@@ -203,23 +209,6 @@ def _mailbox(r: Reader, node: YNode | None, path: str) -> Mailbox | None:
     except AddressError as exc:
         r.problem(node.line, node.col, path, str(exc))
         return None
-
-
-def _number(r: Reader, node: YNode | None, path: str, default: float, lo: float, hi: float) -> float:
-    if node is None:
-        return default
-    if node.kind not in ("int", "float"):
-        r.problem(node.line, node.col, path, f"expected a number, got {node.describe()}")
-        return default
-    # YAML 1.1 numbers include 0x10, 0o17, 1:30 (base 60), .inf and .nan; let PyYAML read them
-    scalar = yaml.ScalarNode(f"tag:yaml.org,2002:{node.kind}", str(node.value))
-    constructor = yaml.constructor.SafeConstructor()
-    read = constructor.construct_yaml_int if node.kind == "int" else constructor.construct_yaml_float
-    value = float(read(scalar))
-    if not lo <= value <= hi:  # also refuses nan
-        r.problem(node.line, node.col, path, f"must be between {lo:g} and {hi:g}, got {value:g}")
-        return default
-    return value
 
 
 def _smtp(r: Reader, node: YNode) -> SMTPSettings | None:

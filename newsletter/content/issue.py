@@ -72,7 +72,7 @@ def read_issue(path: Path | str, settings: Settings) -> tuple[Issue | None, Read
     r = Reader(display_path(path))
     node = r.load(MAX_ISSUE_BYTES)
     if node is None or (node.kind == "null" and not r.problems):
-        check_before_syntax_error(r, path, MAX_ISSUE_BYTES, lambda pr, tree: _parse(pr, tree, path, settings))
+        check_before_syntax_error(r, lambda pr, tree: _parse(pr, tree, path, settings))
         if not r.problems:
             r.problem(1, 1, "", "the issue file is empty")
         return None, r
@@ -85,13 +85,13 @@ def _parse(r: Reader, node: YNode, path: Path, settings: Settings) -> Issue | No
     if m is None:
         return None
     month = _month(r, m.get("month"), path)
-    subject = schema.text(r, m.get("subject"), "subject", single_line=True, max_len=200)
+    subject = schema.text(r, m.get("subject"), "subject", single_line=True, max_len=200, words=True)
     if subject is not None and "subject" in m:
         try:
             check_header_value(subject, "the subject")
         except HeaderValueError as exc:
             r.problem(m["subject"].line, m["subject"].col, "subject", str(exc))
-    intro = schema.text(r, m.get("intro"), "intro", max_len=5_000)
+    intro = schema.prose(r, m.get("intro"), "intro", max_len=5_000)
     articles = _articles(r, m.get("articles"), settings)
     if r.errors or month is None or intro is None or articles is None:
         return None
@@ -143,13 +143,14 @@ def _article(r: Reader, node: YNode, path: str, settings: Settings) -> Article |
     m = schema.mapping(r, node, path, _ARTICLE_KEYS, _ARTICLE_OPTIONAL)
     if m is None:
         return None
-    title = schema.text(r, m.get("title"), f"{path}.title", single_line=True, max_len=300)
-    citation = schema.text(r, m.get("citation"), f"{path}.citation", single_line=False, max_len=1000)
+    title = schema.text(r, m.get("title"), f"{path}.title", single_line=True, max_len=300, words=True)
+    citation = schema.text(r, m.get("citation"), f"{path}.citation", single_line=False, max_len=1000,
+                           words=True)
     citation = " ".join(citation.split()) if citation else None
     doi = schema.doi(r, m.get("doi"), f"{path}.doi") if "doi" in m else None
     url = schema.http_url(r, m.get("url"), f"{path}.url") if "url" in m else None
-    summary = schema.text(r, m.get("summary"), f"{path}.summary", max_len=20_000)
-    implications = schema.text(r, m.get("implications"), f"{path}.implications", max_len=20_000)
+    summary = schema.prose(r, m.get("summary"), f"{path}.summary", max_len=20_000)
+    implications = schema.prose(r, m.get("implications"), f"{path}.implications", max_len=20_000)
     topics: list[str] = []
     tnode = m.get("topics")
     empty = tnode is not None and (tnode.kind == "null" or (tnode.kind == "seq" and not tnode.value))

@@ -13,24 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
-from .textfile import read_text
 from .yamltree import Reader, YNode
 
 MAX_TRIES = 200  # cuts tried, one line earlier each time, before giving up
 
 
-def check_before_syntax_error(r: Reader, path: Path, max_bytes: int,
-                              check: Callable[[Reader, YNode], object]) -> None:
+def check_before_syntax_error(r: Reader, check: Callable[[Reader, YNode], object]) -> None:
     """If `r` stopped at a syntax error, run `check` (the file's schema, recording problems on
     the reader it is given) on the lines before it and add what it finds to `r`; the syntax
-    error's message then ends with how many lines were checked. Does nothing otherwise."""
+    error's message then ends with how many lines were checked. Does nothing otherwise.
+    Needs the source the reader keeps of a content file (`Reader.lines`)."""
     if r.syntax_error is None:
         return
     error, first_line = r.syntax_error
-    text = read_text(path, max_bytes, lambda line, col, message: None)
-    tree, kept = (None, 0) if text is None else _parsable_prefix(r.path, text, first_line - 1)
+    tree, kept = _parsable_prefix(r.path, r.lines, first_line - 1)
     if tree is not None:
         probe = Reader(r.path)
         check(probe, tree)
@@ -44,13 +41,13 @@ def check_before_syntax_error(r: Reader, path: Path, max_bytes: int,
     r.problems.sort(key=lambda p: (p.line, p.col))  # in file order, the syntax error last
 
 
-def _parsable_prefix(name: str, text: str, lines: int) -> tuple[YNode | None, int]:
-    """The tree of the first `lines` lines of `text`, or of fewer when those do not parse (the
+def _parsable_prefix(name: str, source: list[str], lines: int) -> tuple[YNode | None, int]:
+    """The tree of the first `lines` lines of `source`, or of fewer when those do not parse (the
     cut may fall inside a quoted or flow value); (None, 0) when no prefix holds any value."""
-    kept = text.splitlines(keepends=True)[:max(lines, 0)]
+    kept = source[:max(lines, 0)]
     for n in range(len(kept), max(len(kept) - MAX_TRIES, 0), -1):
         probe = Reader(name)
-        tree = probe.parse("".join(kept[:n]))
+        tree = probe.parse("\n".join(kept[:n]) + "\n")
         if probe.syntax_error is None and tree is not None and tree.kind in ("map", "seq"):
             return tree, n
         if probe.problems and probe.syntax_error is None:

@@ -18,9 +18,9 @@ from typing import Protocol
 
 from ..content.config import Settings
 from ..errors import FatalSMTPError, Interrupted, NewsletterError, TransientError
-from ..mail.compose import Composer
+from ..mail.compose import Composer, now_header
 from ..mail.message import CompiledVariant
-from ..store.ledger import Delivery, Ledger, LedgerError
+from ..store.ledger import Delivery, Ledger, LedgerError, Reason
 from .groupcommit import GroupCommit
 from .plan import SUPPRESSED_DURING_RUN, Entry, Plan
 from .policy import Outcome, classify
@@ -81,7 +81,8 @@ class Dispatcher:
     def __init__(self, settings: Settings, ledger: Ledger, plan: Plan,
                  compiled: dict[tuple[int, ...], CompiledVariant],
                  transport_factory: Callable[[], Transport], *, connections: int,
-                 signer: Callable[[bytes], bytes] | None = None, progress: ProgressHook | None = None) -> None:
+                 signer: Callable[[bytes], bytes] | None = None, progress: ProgressHook | None = None,
+                 envelope: Callable[[str], str] | None = None) -> None:
         self.settings, self.ledger, self.plan, self.compiled = settings, ledger, plan, compiled
         self.factory, self.connections, self.signer = transport_factory, max(1, connections), signer
         self.issue = plan.issue.month
@@ -94,6 +95,8 @@ class Dispatcher:
         self.error: NewsletterError | None = None
         self.progress = progress
         self.conn_failures = 0
+        # the envelope sender (MAIL FROM) by subscriber id: VERP with bounce_address, else fixed
+        self.envelope = envelope or (lambda sid: settings.envelope_from)
 
     def stop(self, why: str) -> None:
         if not self.stopping:
@@ -151,13 +154,18 @@ class Dispatcher:
             self.summary.skip_reasons[SUPPRESSED_DURING_RUN] += 1
             return
         r = entry.recipient
-        data = self.compiled[entry.selection].build(r)
+        # Date is stamped now (RFC 5322 §3.6.1), not when the campaign began; only a resend of
+        # an `unknown` message repeats the stored one, so it is the same message, byte for byte
+        date = item.date if item.state == "unknown" else now_header()
+        data = self.compiled[entry.selection].build(r, date=date)
         if self.signer:
             data = self.signer(data)
+        await self.commit.mark(item.email_key, "sending", count=True, date=date)
+        # Paced after the group commit, which releases several connections at once: the rate
+        # limit holds on the wire (transaction starts), not just at the ledger.
         await self.pacer.wait()
-        await self.commit.mark(item.email_key, "sending", count=True)
         try:
-            reply = await transport.send(self.settings.envelope_from, r.email, data, smtputf8=r.smtputf8)
+            reply = await transport.send(self.envelope(r.sid), r.email, data, smtputf8=r.smtputf8)
         except SendError as exc:
             await self._refused(item, entry, exc)
             return
@@ -217,7 +225,7 @@ class Dispatcher:
             self._count("deferred")
             return
         if outcome == Outcome.BOUNCE:
-            self.ledger.suppress(key, f"hard bounce: {exc.code} {text}"[:300], "smtp")
+            self.ledger.suppress(key, Reason.HARD_BOUNCE, "smtp", f"{exc.code} {text}")
         await self.commit.mark(key, "failed", exc.code, text)
         self._count("failed")
 

@@ -30,7 +30,7 @@ class GroupCommit:
 
     def __init__(self, ledger: Ledger, issue: str) -> None:
         self.ledger, self.issue = ledger, issue
-        self.pending: list[tuple[str, str, int | None, str | None, float, bool]] = []
+        self.pending: list[tuple[str, str, int | None, str | None, float, bool, str | None]] = []
         self.waiters: list[asyncio.Future[None]] = []
         self.scheduled = False
         self.timer: asyncio.TimerHandle | None = None
@@ -39,10 +39,10 @@ class GroupCommit:
         self.unsynced = False  # a commit made without fsync is not on disk yet
 
     def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
-             next_attempt: float = 0.0, count: bool = False) -> asyncio.Future[None]:
+             next_attempt: float = 0.0, count: bool = False, date: str | None = None) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self.pending.append((key, state, code, reply, next_attempt, count))
+        self.pending.append((key, state, code, reply, next_attempt, count, date))
         self.waiters.append(fut)
         if len(self.pending) >= self.members:
             self._soon(loop)

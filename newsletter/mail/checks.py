@@ -30,6 +30,7 @@ class _Links(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.links: list[tuple[str, int, int]] = []
         self.images: list[tuple[str | None, int, int]] = []
+        self.sources: list[tuple[str, int, int]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -38,6 +39,7 @@ class _Links(HTMLParser):
             self.links.append((a["href"] or "", line, col + 1))
         if tag == "img":
             self.images.append((a.get("alt"), line, col + 1))
+            self.sources.append((a.get("src") or "", line, col + 1))
 
     handle_startendtag = handle_starttag
 
@@ -59,6 +61,11 @@ def check_message(raw: bytes, html: str, text: str) -> list[Check]:
                      f"{len(p.images)} images, all with alt text" if not no_alt else
                      f"{len(no_alt)} image(s) without alt text",
                      f"html {no_alt[0][0]}:{no_alt[0][1]}" if no_alt else ""))
+    insecure = [(s, ln, c) for s, ln, c in p.sources if not s.startswith("https://")]
+    out.append(Check("image addresses", not insecure,
+                     f"{len(p.sources)} images, all over https" if not insecure else
+                     f"image {insecure[0][0]!r} is not an https URL (mail clients block it)",
+                     f"html {insecure[0][1]}:{insecure[0][2]}" if insecure else ""))
     lines = raw.split(b"\r\n")
     longest = max(range(len(lines)), key=lambda i: len(lines[i]))
     out.append(Check("line length", len(lines[longest]) <= MAX_LINE,

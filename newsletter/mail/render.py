@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import textwrap
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from ..content.textfile import display_path
 from ..errors import TemplateError
 from . import markup
 from .mjmllint import lint
+from .plaintext import LIMIT, wrap
+from .tokens import MAX_LENGTH as MAX_TOKEN_LENGTH
 
 GREETING = "__NL_GREETING__"
 TOPICS = "__NL_TOPICS__"
@@ -99,39 +100,47 @@ class Renderer:
             "articles": [self._html_article(a) for a in chosen],
         })
         html = self._to_html(mjml_src)
-        refs = markup.References()
+        refs = markup.References()  # numbered in reading order: intro, articles, footer
+        intro = markup.to_text(issue.intro, refs)
         text_articles = [self._text_article(a, refs) for a in chosen]
         web_ref = refs.number(web_url)
+        url_room = len(self.settings.base_url) + len("/p/") + MAX_TOKEN_LENGTH
         text = self._run(self._text, TEXT_TEMPLATE, {
             **base,
-            "intro": markup.to_text(issue.intro, refs),
+            "intro": intro,
             "articles": text_articles,
-            "also": [textwrap.fill(t, WIDTH, initial_indent="- ", subsequent_indent="  ")
-                     for t in also],
+            "also": ["\n".join(wrap(t, WIDTH, "- ", "  ")) for t in also],
             "web_ref": web_ref,
-            "references": refs.urls,
-            "postal_wrapped": textwrap.fill(self.settings.postal_address, WIDTH),
+            "references": refs.lines(),
+            "preferences_line": _footer_line("Change your topics:", PREFERENCES_URL, url_room),
+            "unsubscribe_line": _footer_line("Unsubscribe:", UNSUBSCRIBE_URL, url_room),
+            "postal_wrapped": "\n".join(wrap(self.settings.postal_address, WIDTH)),
         })
         return Rendered(sel, issue.subject, html, text)
 
     def _html_article(self, a: Article) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        notes = markup.Notes()
         return {"title": a.title, "citation": a.citation, "link": a.link, "link_label": a.link,
                 "topic_labels": [labels[t] for t in a.topics],
-                "summary_html": Markup(markup.to_html(a.summary)),
-                "implications_html": Markup(markup.to_html(a.implications))}
+                "summary_html": Markup(markup.to_html(a.summary, notes)),
+                "implications_html": Markup(markup.to_html(a.implications, notes)),
+                "notes_html": Markup(markup.notes_html(notes))}
 
     def _text_article(self, a: Article, refs: markup.References) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        title = wrap(a.title, WIDTH)  # the author's case: titles carry gene names, units, Greek
+        notes = markup.Notes()
+        link_ref = refs.number(a.link) if a.link else 0
         return {
-            "title_wrapped": textwrap.fill(a.title.upper(), WIDTH),
-            "citation_wrapped": textwrap.fill(a.citation, WIDTH) if a.citation else "",
-            "link": a.link, "link_label": "DOI" if a.doi else "Link",
-            "link_ref": refs.number(a.link) if a.link else 0,
-            "topics_wrapped": textwrap.fill(", ".join(labels[t] for t in a.topics), WIDTH,
-                                            initial_indent=" " * 8)[8:],
-            "summary": markup.to_text(a.summary, refs),
-            "implications": markup.to_text(a.implications, refs),
+            "title_wrapped": "\n".join(title),
+            "title_rule": "=" * max(len(line) for line in title),
+            "citation_wrapped": "\n".join(wrap(a.citation, WIDTH)) if a.citation else "",
+            "link": a.link, "link_label": "DOI" if a.doi else "Link", "link_ref": link_ref,
+            "topics_wrapped": "\n".join(wrap(", ".join(labels[t] for t in a.topics), WIDTH, "Topics: ")),
+            "summary": markup.to_text(a.summary, refs, notes),
+            "implications": markup.to_text(a.implications, refs, notes),
+            "notes": markup.notes_text(notes.text),
         }
 
     def _run(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
@@ -186,6 +195,12 @@ def inline_css_faithfully(html: str, css: str) -> str:
     if not out.lstrip().lower().startswith("<!doctype"):
         out = "<!doctype html>\n" + out
     return out
+
+
+def _footer_line(label: str, marker: str, url_room: int) -> str:
+    """`label URL` on one line when the longest URL the marker can become fits in 78 columns,
+    else the URL on a line of its own (URLs are the only lines allowed past 78)."""
+    return f"{label} {marker}" if len(label) + 1 + url_room <= LIMIT else f"{label}\n{marker}"
 
 
 def _preheader(intro: str, limit: int = 140) -> str:

@@ -2,17 +2,20 @@
 their deliveries) in SQLite. Imports only `newsletter.errors` and `newsletter.content`."""
 
 from .ledger import (
-           STATES,
-           UNSUBSCRIBED,
-           Busy,
-           CampaignReport,
-           Delivery,
-           Ledger,
-           LedgerError,
-           Row,
-           State,
-           new_sid,
+    STATES,
+    Busy,
+    CampaignReport,
+    Delivery,
+    FeedbackEvent,
+    Ledger,
+    LedgerError,
+    Lift,
+    Reason,
+    Recorded,
+    Row,
+    State,
+    new_sid,
 )
 
-__all__ = ["STATES", "UNSUBSCRIBED", "Busy", "CampaignReport", "Delivery", "Ledger", "LedgerError", "Row", "State",
-           "new_sid"]
+__all__ = ["STATES", "Busy", "CampaignReport", "Delivery", "FeedbackEvent", "Ledger", "LedgerError", "Lift", "Reason",
+           "Recorded", "Row", "State", "new_sid"]

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     reply TEXT,
     next_attempt REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
+    date_header TEXT,
     PRIMARY KEY (issue, email_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (issue, state);
@@ -66,11 +67,27 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,
     detail TEXT
 );
+-- what came back (feedback.py): each bounce mailbox message / webhook event once, and the
+-- bounces and complaints found in them
+CREATE TABLE IF NOT EXISTS inbound (
+    message_key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bounces (
+    at REAL NOT NULL,
+    message_key TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    issue TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('hard','soft','complaint')),
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    UNIQUE (message_key, email_key)
+);
+CREATE INDEX IF NOT EXISTS bounces_by_address ON bounces (email_key, kind, at);
+CREATE INDEX IF NOT EXISTS bounces_by_issue ON bounces (issue, kind);
 """
-
-
-# (table, column, type) added after the first release: `_add_columns` adds them to older files
-_ADDED_COLUMNS = [("campaigns", "subject", "TEXT"), ("campaigns", "list_file", "TEXT")]
 
 
 class LedgerError(NewsletterError):
@@ -81,6 +98,23 @@ def new_sid() -> str:
     """A subscriber's random id in the state database (it reveals nothing about the address):
     72 random bits, 12 URL-safe characters; tokens sign it."""
     return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to `_SCHEMA`."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+    if "date_header" not in columns:  # the Date of each message, stamped when handed over
+        db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
+    if "detail" not in columns:
+        # suppressions.reason became a kind (audience.Reason); the text moved to `detail`
+        db.execute("ALTER TABLE suppressions ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
+        db.execute("UPDATE suppressions SET detail=TRIM(SUBSTR(reason, 13)), reason='hard-bounce' "
+                   "WHERE reason LIKE 'hard bounce:%'")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(campaigns)")}
+    for column in ("subject", "list_file"):  # what `status` shows of a campaign
+        if column not in columns:
+            db.execute(f"ALTER TABLE campaigns ADD COLUMN {column} TEXT")
 
 
 class Database:
@@ -94,7 +128,7 @@ class Database:
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
-            self._add_columns()
+            _migrate(self.db)
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
         try:
@@ -115,12 +149,6 @@ class Database:
 
     def close(self) -> None:
         self.db.close()
-
-    def _add_columns(self) -> None:
-        """Columns added since the first release, for databases created before them."""
-        for table, column, kind in _ADDED_COLUMNS:
-            if column not in self.columns(table):
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def columns(self, table: str) -> set[str]:
         """The column names `table` has in this database (an old one may lack newer columns)."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .audience import UNSUBSCRIBED
+from .audience import Reason
 from .campaigns import STATES, Campaigns, Delivery
+from .feedback import Feedback
 
 STATE_GROUP, SINCE_GROUP = "states", "since_send"
 PROBLEM_STATES = ("failed", "unknown", "deferred")
@@ -63,8 +64,8 @@ class CampaignReport:
         return out
 
 
-class Reports(Campaigns):
-    """Read-only reporting over the campaigns, deliveries and suppressions."""
+class Reports(Campaigns, Feedback):
+    """Read-only reporting over the campaigns, deliveries, bounces and suppressions."""
 
     def campaign_report(self, issue: str, *, detail: bool = True) -> CampaignReport | None:
         """The report of one campaign, None if that issue was never sent."""
@@ -91,11 +92,16 @@ class Reports(Campaigns):
                 for issue, date, created, finished, subject, list_file in self.db.execute(q, args).fetchall()]
 
     def _rows(self, issue: str, started: float) -> list[Row]:
+        """Every figure of a campaign: deliveries by state; then, since the send, the readers whose
+        bounce or complaint about this issue came back (`newsletter bounces`, relay webhooks) and
+        those who unsubscribed on the web pages."""
         counts = self.counts(issue)
         rows = [Row(STATE_GROUP, state, state, counts[state]) for state in STATES]
-        bounced, unsubscribed = self.db.execute(
-            "SELECT COALESCE(SUM(reason LIKE 'hard bounce%'), 0), COALESCE(SUM(reason = ?), 0) "
-            "FROM suppressions WHERE created >= ?", (UNSUBSCRIBED, started)).fetchone()
-        rows.append(Row(SINCE_GROUP, "bounced", "hard bounces (suppressed)", bounced))
-        rows.append(Row(SINCE_GROUP, "unsubscribed", "unsubscribed", unsubscribed))
+        fb = self.feedback_counts(issue)
+        (unsubscribed,) = self.db.execute("SELECT COUNT(*) FROM suppressions WHERE reason=? AND created>=?",
+                                          (Reason.UNSUBSCRIBED.value, started)).fetchone()
+        rows += [Row(SINCE_GROUP, "bounced_hard", "bounced: hard (suppressed)", fb["hard"]),
+                 Row(SINCE_GROUP, "bounced_soft", "bounced: soft", fb["soft"]),
+                 Row(SINCE_GROUP, "complained", "complained (unsubscribed)", fb["complaint"]),
+                 Row(SINCE_GROUP, "unsubscribed", "unsubscribed on the web page", unsubscribed)]
         return rows

@@ -106,7 +106,7 @@ def test_render_writes_html_text_and_eml(project: Path, tmp_path: Path) -> None:
     html = (out / "2020-10.html").read_text(encoding="utf-8")
     text = (out / "2020-10.txt").read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html>") and "Practice implications" in html
-    assert "PHYSIOLOGICAL SYNCHRONIZATION IN THE PSYCHOTHERAPY RELATIONSHIP" in text
+    assert "Physiological Synchronization in the Psychotherapy Relationship\n=====" in text
     msg = email.message_from_bytes((out / "2020-10.eml").read_bytes(), policy=email.policy.default)
     assert msg["Subject"] == "Practice Research Digest: October 2020"
     assert msg["List-Id"] and "digest.news.example.org" in msg["List-Id"]

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from newsletter.store.ledger import UNSUBSCRIBED, Ledger
+from newsletter.store.ledger import Ledger, Reason
 
 from .test_cli import assert_clean, cli
 
@@ -20,7 +20,7 @@ def test_status_before_and_after_sending(project: Path) -> None:
     assert sent.returncode == 0, sent.stderr
     assert "skipped 2: 2 readers have no article on their topics this month (no_match: skip)" in sent.stdout
     ledger = Ledger(project / "state" / "newsletter.sqlite3")
-    ledger.suppress("eli@example.org", UNSUBSCRIBED, "web")  # Eli unsubscribed after reading it
+    ledger.suppress("eli@example.org", Reason.UNSUBSCRIBED, "web")  # Eli unsubscribed after reading it
     ledger.close()
 
     listing = cli(project, "status")
@@ -34,8 +34,9 @@ def test_status_before_and_after_sending(project: Path) -> None:
     assert lines[0] == "issue 2020-10: Practice Research Digest: October 2020"
     assert lines[1] == "  list      subscribers.example.yaml"
     assert re.fullmatch(r"  started   \S+ \S+ \S+ \(Date: .+\)", lines[2])
-    assert re.search(r"^    sent +4\n    skipped +2\n  since the send:\n    hard bounces \(suppressed\) +0\n"
-                     r"    unsubscribed +1$", story.stdout, re.MULTILINE), story.stdout
+    assert re.search(r"^    sent +4\n    skipped +2\n  since the send:\n    bounced: hard \(suppressed\) +0\n"
+                     r"    bounced: soft +0\n    complained \(unsubscribed\) +0\n    unsubscribed on the web page +1$",
+                     story.stdout, re.MULTILINE), story.stdout
 
     data = json.loads(cli(project, "status", "2020-10", "--json").stdout)
     assert data["issue"] == "2020-10" and data["list_file"] == "subscribers.example.yaml"

@@ -235,7 +235,8 @@ def test_taxonomy_order_and_suggestions() -> None:
                   "(while parsing a flow sequence started on line 1, column 7); nothing else in the "
                   "file could be checked")),
     ("- a\n", "newsletter.yaml:1:1: expected a mapping, got a list"),
-    ("name: &n X\n", "newsletter.yaml:1:7: YAML anchors (&n) are not allowed"),
+    ("name: &n X\n", ("newsletter.yaml:1:7: YAML anchors (&n) are not allowed; if this is text, put "
+         "the whole value in quotes (\"...\", or a '|' block for several lines)")),
 ])
 def test_bad_files(text: str, message: str, project: Path) -> None:
     assert refused(project, text) == message
@@ -256,3 +257,32 @@ def test_durability(project: Path) -> None:
     cfg.write_text(cfg.read_text().replace("durability: process", "durability: fast"))
     with pytest.raises(InputError, match=r"durability: must be 'disk' or 'process', got 'fast'"):
         load_settings(project)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("bounce_address: bounces+x@news.example.org", "bounce_address: must not contain '+'"),
+    ("bounce_address: a-very-long-bounce-mailbox@news.example.org", "bounce_address: the part before @ may have at most 18"),
+    ('bounce_address: "Bounces <bounces@news.example.org>"', "bounce_address: give the bare address"),
+    ("bounces:\n  soft_limit: 0", "bounces.soft_limit: must be between 1 and 1000, got 0"),
+    ("bounces:\n  soft_dayz: 3", "bounces.soft_dayz: unknown key 'soft_dayz' (did you mean 'soft_days'?)"),
+    ("webhooks:\n  ses:\n    topic_arns: [newsletter]", "webhooks.ses.topic_arns: 'newsletter' is not an SNS topic ARN"),
+    ("webhooks:\n  ses:\n    topic_arns: [arn:aws:sns:eu-west-1:123456789012:x]\n    cert_host: '('",
+     "webhooks.ses.cert_host: not a regular expression"),
+])
+def test_feedback_settings_problems(project: Path, text: str, message: str) -> None:
+    cfg = project / "newsletter.yaml"
+    cfg.write_text(cfg.read_text() + "\n" + text + "\n")
+    with pytest.raises(InputError) as e:
+        load_settings(project)
+    assert message in str(e.value)
+
+
+def test_feedback_settings(project: Path) -> None:
+    cfg = project / "newsletter.yaml"
+    cfg.write_text(cfg.read_text() + "\nbounce_address: Bounces@News.Example.org\nbounces:\n  mailbox: imaps://imap."
+                   "example.org/Bounces\n  soft_limit: 5\n  soft_days: 90\nwebhooks:\n  postmark: {}\n")
+    fb = load_settings(project).feedback
+    assert fb.bounce_address == "Bounces@news.example.org"
+    assert (fb.bounces.mailbox, fb.bounces.soft_limit, fb.bounces.soft_days) == ("imaps://imap.example.org/Bounces", 5, 90)
+    assert fb.webhooks.postmark is not None and fb.webhooks.ses is None
+    assert load_settings(project).envelope_from == "digest@news.example.org"  # test copies keep the plain sender

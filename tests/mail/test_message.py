@@ -134,7 +134,8 @@ def test_also_this_month_lists_the_others(composer, issue) -> None:  # type: ign
     raw = _build(composer, issue, PEOPLE[0], (1,))
     html, text = parts(raw)
     assert "Also this month" in html and "Also this month" in text
-    assert issue.articles[0].title.upper() not in text
+    heading = issue.articles[0].title + "\n="  # a title heads an article; here it is only listed
+    assert heading not in text.replace("\r\n", "\n")
     assert issue.articles[0].title in text and issue.articles[2].title in text
     assert html.count("https://news.example.org/archive/2020-10") >= 3
 
@@ -198,3 +199,50 @@ def test_dkim_signature_verifies_offline_and_covers_list_headers(composer, issue
 
     with pytest.raises(NewsletterError, match="chmod 600"):
         load_signer(DKIMSettings("s2026", "news.example.org", kf))
+
+
+FROM_ISSUE = """month: "2020-10"
+intro: |
+  From this month on, the digest has figures.
+articles:
+  - title: "From bench to bedside"
+    topics: [cbt]
+    summary: |
+      The first paragraph.
+
+      From the client's side, the sessions felt short.
+    implications: |
+      - From now on, ask.
+"""
+
+
+def test_a_body_line_starting_from_survives_mbox_storage(composer, project, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """mbox (RFC 4155) turns a body line `From ` into `>From `: every such line is sent as
+    `=46rom ` (quoted-printable), so a mailbox stores and shows the author's words."""
+    import mailbox
+
+    (project / "issues" / "2020-10.yaml").write_text(FROM_ISSUE)
+    issue = composer.issue("issues/2020-10.yaml")
+    raw = composer.compile(issue, (0,), campaign="2020-10", date=DATE).build(PEOPLE[0])
+    body = raw.split(b"\r\n\r\n", 1)[1]
+    assert not [ln for ln in body.split(b"\r\n") if ln.startswith(b"From ")]
+    assert b"\r\n=46rom the client" in body
+    box = mailbox.mbox(tmp_path / "box")
+    box.add(raw)
+    box.flush()
+    stored = bytes(next(iter(mailbox.mbox(tmp_path / "box"))))
+    html, text = parts(stored)
+    for words in ("From this month on", "From the client's side", "From now on", "From bench to bedside"):
+        assert words in text and words in html
+    assert ">From" not in text and "&gt;From" not in html
+
+
+@pytest.mark.parametrize("line", ["From " + "x" * 71, "From " + "é" * 40, "From From From", "From =3D " * 9])
+def test_qp_from_escape_keeps_lines_within_76(line: str) -> None:
+    import quopri
+
+    from newsletter.mail.message import quoted_printable
+
+    enc = quoted_printable(line + "\n" + line)
+    assert all(len(ln) <= 76 and not ln.startswith(b"From ") for ln in enc.split(b"\r\n"))
+    assert quopri.decodestring(enc.replace(b"\r\n", b"\n")).decode() == line + "\n" + line

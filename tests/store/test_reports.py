@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.store.ledger import UNSUBSCRIBED, Ledger
+from newsletter.store.ledger import FeedbackEvent, Ledger, Reason
 from newsletter.store.reports import SINCE_GROUP, STATE_GROUP
 
 
@@ -25,26 +25,30 @@ def _campaign(ledger: Ledger, issue: str, states: dict[str, str]) -> None:
     sids = ledger.sids_for((k, k) for k in states)
     ledger.add_deliveries(issue, [(k, sids[k], k, "0", "pending", "") for k in states])
     ledger.mark_many(issue, [(k, st, 550 if st == "failed" else None, "5.1.1 no such user" if st == "failed"
-                              else None, 0, True) for k, st in states.items()])
+                              else None, 0, True, None) for k, st in states.items()])
 
 
 def test_one_campaign_tells_its_story(ledger: Ledger) -> None:
-    ledger.suppress("old@x.org", UNSUBSCRIBED, "web")  # before the send: not counted
+    ledger.suppress("old@x.org", Reason.UNSUBSCRIBED, "web")  # before the send: not counted
     time.sleep(0.01)
     _campaign(ledger, "2020-10", {"a@x.org": "sent", "b@x.org": "sent", "c@x.org": "failed",
                                   "d@x.org": "unknown", "e@x.org": "skipped"})
-    ledger.suppress("a@x.org", UNSUBSCRIBED, "web")
-    ledger.suppress("c@x.org", "hard bounce: 550 5.1.1 no such user", "smtp")
+    ledger.suppress("a@x.org", Reason.UNSUBSCRIBED, "web")
+    ledger.record_feedback("dsn-1", "imap", "bounce", [FeedbackEvent("b@x.org", "2020-10", "hard", "5.1.1", "gone"),
+                                                       FeedbackEvent("e@x.org", "2020-10", "complaint", "abuse", "")],
+                           soft_limit=3, soft_days=30)
     report = ledger.campaign_report("2020-10")
     assert report is not None
     assert (report.subject, report.list_file, report.finished) == ("Digest 2020-10", "subscribers.yaml", None)
     assert [(r.key, r.value) for r in report.rows if r.group == STATE_GROUP] == [
         ("pending", 0), ("sending", 0), ("sent", 2), ("deferred", 0), ("failed", 1), ("unknown", 1), ("skipped", 1)]
-    assert report.value("bounced", SINCE_GROUP) == 1 and report.value("unsubscribed", SINCE_GROUP) == 1
+    assert [(r.key, r.value) for r in report.rows if r.group == SINCE_GROUP] == [
+        ("bounced_hard", 1), ("bounced_soft", 0), ("complained", 1), ("unsubscribed", 1)]
     assert [(d.state, d.email, d.code) for d in report.problems] == [("failed", "c@x.org", 550),
                                                                      ("unknown", "d@x.org", None)]
     data = json.loads(json.dumps(report.as_json()))
-    assert data["states"]["sent"] == 2 and data["since_send"] == {"bounced": 1, "unsubscribed": 1}
+    assert data["states"]["sent"] == 2
+    assert data["since_send"] == {"bounced_hard": 1, "bounced_soft": 0, "complained": 1, "unsubscribed": 1}
     assert data["recipients"][0] == {"email": "c@x.org", "state": "failed", "code": 550,
                                      "reply": "5.1.1 no such user", "attempts": 1}
     assert data["started"].endswith("+00:00") and data["finished"] is None
@@ -82,8 +86,10 @@ def test_a_database_from_before_these_columns(tmp_path: Path) -> None:
     db.executescript("CREATE TABLE campaigns (issue TEXT PRIMARY KEY, content_hash TEXT NOT NULL, "
                      "date_header TEXT NOT NULL, created REAL NOT NULL, finished REAL);"
                      "CREATE TABLE deliveries (issue TEXT, email_key TEXT, sid TEXT, email TEXT, variant TEXT, "
-                     "state TEXT, attempts INTEGER, code INTEGER, reply TEXT, next_attempt REAL, updated REAL);"
+                     "state TEXT, attempts INTEGER, code INTEGER, reply TEXT, next_attempt REAL, updated REAL, date_header TEXT);"
                      "CREATE TABLE suppressions (email_key TEXT, reason TEXT, source TEXT, created REAL);"
+                     "CREATE TABLE bounces (at REAL, message_key TEXT, email_key TEXT, issue TEXT, kind TEXT, "
+                     "status TEXT, detail TEXT);"
                      "INSERT INTO campaigns VALUES ('2020-10', 'h', 'Thu, 01 Oct 2020 08:00:00 +0000', 1, 2);")
     db.close()
     ro = Ledger.read_only(path2)  # … and a reader copes without them

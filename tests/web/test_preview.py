@@ -264,7 +264,7 @@ def test_browser_index_then_issue(page: Any, server: str) -> None:
     widths = page.evaluate("""() => ['frame-desktop', 'frame-phone'].map(
         id => document.getElementById(id).contentWindow.innerWidth)""")
     assert widths == [800, 375]
-    expect(page.locator("#checks li.ok")).to_have_count(7)
+    expect(page.locator("#checks li.ok")).to_have_count(8)
     expect(page.locator("#combinations")).to_have_text("Every combination of articles (7) passes these checks.")
 
 
@@ -315,7 +315,7 @@ def test_browser_live_edit_without_reload(page: Any, server: str) -> None:
     edit(ISSUE, TITLES[0], "Bodies in Sync")
     expect(desktop.locator("body")).to_contain_text("Bodies in Sync")
     expect(page.frame_locator("#frame-phone").locator("body")).to_contain_text("Bodies in Sync")
-    expect(page.locator("#text-panel")).to_contain_text("BODIES IN SYNC")
+    expect(page.locator("#text-panel")).to_contain_text("Bodies in Sync\n==============")
     # written in place too (truncate, then write), as some editors do
     Path(ISSUE).write_text(Path(ISSUE).read_text().replace("Bodies in Sync", "Hearts in Sync"))
     expect(desktop.locator("body")).to_contain_text("Hearts in Sync")

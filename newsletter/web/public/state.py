@@ -26,11 +26,12 @@ from typing import TypeVar
 from ...content.config import Settings
 from ...content.subscribers import Subscriber, read_subscribers
 from ...errors import NewsletterError
-from ...store.ledger import UNSUBSCRIBED, Busy, Ledger, LedgerError
+from ...store.ledger import Busy, Ledger, LedgerError
 
 log = logging.getLogger("newsletter.serve")
 T = TypeVar("T")
 
+UNSUBSCRIBED = "unsubscribed"  # the suppression reason written by these pages
 RETRIES = 3
 BUSY_TIMEOUT_MS = 5000  # per attempt; with the retries a request waits ~15 s at most
 MAX_BATCH = 500
