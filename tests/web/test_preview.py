@@ -388,6 +388,12 @@ def test_browser_send_test_appears_in_outbox(page: Any, server: str) -> None:
 
     open_issue(page, server)
     expect(page.locator("#send-reason")).to_contain_text("Maildir outbox")
+    page.fill("#send-form input[name=to]", "author@example")  # the browser's own check lets it through
+    page.click("#send-button")
+    status = page.locator("#send-status")
+    expect(status).to_have_text(re.compile(r"^To: .*The part after the @-sign is not valid"))  # the page's words
+    expect(status).not_to_contain_text("--to")
+    expect(status).to_have_class(re.compile(r"\bbad\b"))
     page.fill("#send-form input[name=to]", "author@example.org")
     page.click("#send-button")
     expect(page.locator("#send-status")).to_contain_text("Sent to author@example.org")
