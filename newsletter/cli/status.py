@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def when(t: float | None) -> str:
+    """A Unix time as local time with its UTC offset (`2026-12-01 09:14 +0100`), '-' for None."""
     return "-" if t is None else datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M %z")
 
 

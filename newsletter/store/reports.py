@@ -45,6 +45,7 @@ class CampaignReport:
     problems: list[Delivery] = field(default_factory=list)
 
     def value(self, key: str, group: str = STATE_GROUP) -> int:
+        """The count of one row (0 if the report has no such row)."""
         return next((r.value for r in self.rows if r.group == group and r.key == key), 0)
 
     def as_json(self) -> dict[str, Any]:

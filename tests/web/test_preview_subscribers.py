@@ -54,8 +54,9 @@ def test_counts_stop_at_the_limit() -> None:
 
 
 def test_find_by_address_in_any_case() -> None:
-    people = index(("Ana.Researcher@example.org", "Ana"))
+    people = index(("Ana.Researcher@example.org", "Ana"), ("jo@xn--strae-oqa.de", "Jo"))
     assert people.find(" ana.researcher@EXAMPLE.org ") is not None
+    assert people.find("jo@straße.de") is not None and people.find("jo@STRASSE.de") is None
     assert people.find("") is None and people.find("nobody@example.org") is None
 
 

@@ -17,6 +17,8 @@ KEEP = 16  # renders kept: one per issue and variant looked at, the least recent
 
 @dataclass(frozen=True)
 class GoodRender:
+    """What a view showed when it last could be built: the message and its parts and checks."""
+
     raw: bytes
     html: str
     text: str

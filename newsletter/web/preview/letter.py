@@ -13,12 +13,16 @@ from ...mail.compose import parts
 
 @dataclass(frozen=True)
 class Link:
+    """One <a href> of the HTML part: its text (whitespace collapsed) and its target."""
+
     text: str
     href: str
 
 
 @dataclass
 class Letter:
+    """An outbox message for reading: headers decoded (in order) and as sent, both parts, links."""
+
     subject: str
     headers: list[tuple[str, str]]  # decoded, in order
     raw_headers: str

@@ -25,6 +25,8 @@ TEST_PREFIX = "[TEST]"
 
 @dataclass(frozen=True)
 class OutboxItem:
+    """One message as the lists show it: its Maildir key and decoded Subject, To and Date."""
+
     key: str
     subject: str
     to: str

@@ -14,7 +14,7 @@ import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...content.addresses import address_key
+from ...content.addresses import AddressError, address_key, normalize_address
 from ...content.config import Settings
 from ...content.subscribers import Subscriber, read_subscribers
 from .problems import Located, locate_problem
@@ -59,7 +59,15 @@ class SubscriberIndex:
     def find(self, address: str) -> Subscriber | None:
         """By address as listed, or by the case-insensitive key the list de-duplicates on."""
         address = address.strip()
-        return self.by_key.get(address_key(address)) if address else None
+        if not address:
+            return None
+        found = self.by_key.get(address_key(address))
+        if found is None:  # written differently: an IDN domain in Unicode, say
+            try:
+                found = self.by_key.get(address_key(normalize_address(address)[0]))
+            except AddressError:
+                return None
+        return found
 
     def search(self, query: str, limit: int = 20) -> Found:
         """Readers whose address or name contains `query` (see the module docstring for the
