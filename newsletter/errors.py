@@ -71,3 +71,10 @@ class CampaignLocked(NewsletterError):
 
 class Interrupted(NewsletterError):
     exit_code = 130
+
+
+class RegistryUnavailable(NewsletterError):
+    """`check --online` or `cite` could not ask the DOI registries (network down, timeouts,
+    rate limits, server errors): nothing was concluded about the DOIs concerned."""
+
+    exit_code = 7

@@ -26,6 +26,21 @@ def whole_number(lo: int, hi: int, what: str = "a whole number") -> Callable[[st
     return parse
 
 
+def number(lo: float, hi: float, what: str = "a number") -> Callable[[str], float]:
+    """`whole_number` for a flag that takes a decimal number (seconds, say)."""
+    def parse(value: str) -> float:
+        try:
+            x = float(value.strip())
+        except ValueError:
+            x = float("nan")
+        if not lo <= x <= hi:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"'{value}' is not {what} from {lo:g} to {hi:g}")
+        return x
+
+    parse.__name__ = what
+    return parse
+
+
 def existing_file(value: str) -> str:
     """An argparse `type` for a file that must exist (a subscriber list, an issue)."""
     path = Path(value)

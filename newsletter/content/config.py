@@ -9,7 +9,9 @@ from pathlib import Path
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
 from .feedback import FeedbackSettings, parse_feedback
+from .logo import Logo, parse_logo
 from .partial import check_before_syntax_error
+from .signup import SignupSettings, parse_signup
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -74,6 +76,13 @@ class Settings:
     durability: str = "disk"
     # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+    logo: Logo | None = None
+    # DOI registries, asked only by `check --online` and `cite` (mirrors and tests point them
+    # elsewhere; NEWSLETTER_CROSSREF_URL / NEWSLETTER_DOI_URL override them)
+    crossref_url: str = "https://api.crossref.org"
+    doi_url: str = "https://doi.org"
+    crossref_mailto: str = ""  # the contact Crossref's polite pool asks for: reply_to or from
+    signup: SignupSettings = field(default_factory=SignupSettings)
 
     @property
     def domain(self) -> str:
@@ -112,9 +121,9 @@ def load_settings(root: Path | None = None) -> Settings:
 
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
-_OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
+_OPTIONAL = ["logo", "reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
              "connections", "rate", "envelope_from", "retry", "durability", "bounce_address", "bounces",
-             "webhooks"]
+             "webhooks", "crossref_url", "doi_url", "crossref_mailto", "signup"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -156,7 +165,12 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
+    logo = parse_logo(r, m["logo"]) if "logo" in m else None
     feedback = parse_feedback(r, m)
+    registries = {key: (schema.http_url(r, m[key], key) or "").rstrip("/")
+                  for key in ("crossref_url", "doi_url") if key in m}
+    contact = _mailbox(r, m["crossref_mailto"], "crossref_mailto") if "crossref_mailto" in m else None
+    signup = parse_signup(r, m["signup"]) if "signup" in m else SignupSettings()
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -166,7 +180,8 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability, feedback=feedback,
+        durability=durability, feedback=feedback, logo=logo, signup=signup, **registries,
+        crossref_mailto=(contact or reply_to or sender).addr,
     )
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import schema
+from . import advice, schema
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
 from .partial import check_before_syntax_error
@@ -30,6 +30,8 @@ class Article:
     topics: tuple[str, ...]  # slugs, taxonomy order
     summary: str  # Markdown
     implications: str  # Markdown
+    # where each key's value starts in the issue file: {"doi": (line, col), …}, for located checks
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def link(self) -> str | None:
@@ -97,7 +99,11 @@ def _parse(r: Reader, node: YNode, path: Path, settings: Settings) -> Issue | No
         return None
     issue = Issue(path, month, "", intro, tuple(articles))
     subj = subject or default_subject(settings, issue.month_label)
-    return Issue(path, month, subj, intro, tuple(articles))
+    issue = Issue(path, month, subj, intro, tuple(articles))
+    items = m["articles"].value
+    assert isinstance(items, list)
+    advice.advise(r, issue, m.get("intro"), items, settings)
+    return issue
 
 
 def _month(r: Reader, node: YNode | None, path: Path) -> str | None:
@@ -169,4 +175,5 @@ def _article(r: Reader, node: YNode, path: str, settings: Settings) -> Article |
         return None
     assert title and summary and implications
     ordered = tuple(settings.taxonomy.order(set(topics)))
-    return Article(title, citation, doi, url, ordered, summary, implications)
+    spans = {key: (n.line, n.col) for key, n in m.items()}
+    return Article(title, citation, doi, url, ordered, summary, implications, spans)

@@ -23,6 +23,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
+from .rhythm import split_long_paragraphs
+
 LINK_SCHEMES = ("https://", "http://", "mailto:")
 _DANGLING_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
 _BLOCKS = {
@@ -51,6 +53,7 @@ def new_parser(*, html: bool = False) -> MarkdownIt:
     md = _configure(html)
     if not html:
         md.validateLink = safe_link  # type: ignore[method-assign]
+        md.core.ruler.push("rhythm", split_long_paragraphs)  # short paragraphs, in both parts
     return md
 
 

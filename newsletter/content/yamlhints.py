@@ -66,8 +66,8 @@ def syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
     what = exc.problem or exc.context or "invalid YAML"
     if mark and text[mark.index:mark.index + 1] == "\t":
         return "a tab character; YAML is indented with spaces, never tabs"
-    if "cannot start any token" in what and mark:
-        ch = text[mark.index:mark.index + 1]
+    ch = text[mark.index:mark.index + 1] if mark else ""
+    if "cannot start any token" in what and ch.isprintable() and not ch.isspace():
         return f"a value cannot start with {ch!r} in YAML; put the whole value in quotes (\"{ch}...\")"
     if exc.context and any(f"scanning {w}" in exc.context for w in ("an alias", "an anchor", "a block scalar",
                                                                        "a tag")):

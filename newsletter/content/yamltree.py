@@ -112,6 +112,8 @@ class Reader:
         return read_text(Path(self.path), max_bytes, lambda line, col, message: self.problem(line, col, "", message))
 
     def parse(self, text: str, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
+        # libyaml skips a byte-order mark without counting it: marks index the text without it
+        text = text.removeprefix("\ufeff")
         if not self._no_controls(text):
             return None
         if on_item is None:

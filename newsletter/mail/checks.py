@@ -30,11 +30,14 @@ class _Links(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.links: list[tuple[str, int, int]] = []
         self.images: list[tuple[str | None, int, int]] = []
+        self.ids: set[str] = set()
         self.sources: list[tuple[str, int, int]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         line, col = self.getpos()
+        if a.get("id"):
+            self.ids.add(a["id"] or "")
         if tag == "a" and "href" in a:
             self.links.append((a["href"] or "", line, col + 1))
         if tag == "img":
@@ -51,10 +54,12 @@ def check_message(raw: bytes, html: str, text: str) -> list[Check]:
                      f"{size / 1024:.1f} KB of HTML (Gmail clips above {GMAIL_CLIP_BYTES // 1024} KB)"))
     p = _Links()
     p.feed(html)
-    bad = [(h, ln, c) for h, ln, c in p.links if not h.lower().startswith(("https://", "http://", "mailto:"))]
+    bad = [(h, ln, c) for h, ln, c in p.links if not h.lower().startswith(("https://", "http://", "mailto:"))
+           and not (h.startswith("#") and h[1:] in p.ids)]
     out.append(Check("links", not bad,
-                     f"{len(p.links)} links, all absolute http(s)" if not bad else
-                     f"link {bad[0][0]!r} is not an absolute http(s) URL",
+                     f"{len(p.links)} links, all absolute http(s) or to a place in the message" if not bad else
+                     f"link {bad[0][0]!r} is neither an absolute http(s) URL nor the id of an element "
+                     "of the message",
                      f"html {bad[0][1]}:{bad[0][2]}" if bad else ""))
     no_alt = [(ln, c) for alt, ln, c in p.images if alt is None]
     out.append(Check("image alt text", not no_alt,

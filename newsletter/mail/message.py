@@ -21,6 +21,7 @@ from email.utils import formataddr
 from ..content.addresses import Mailbox
 from ..content.config import Settings
 from ..content.headers import check_header_value
+from . import wording
 from .plaintext import wrap
 from .render import GREETING, PREFERENCES_URL, TOPICS, UNSUBSCRIBE_URL, WIDTH, Rendered
 from .tokens import TokenKeys
@@ -64,12 +65,17 @@ def personal_values(settings: Settings, keys: TokenKeys, r: Recipient) -> Person
     if settings.unsubscribe_mailto:
         token = unsub.rsplit("/", 1)[1]
         lu += f",\r\n <mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
-    greeting = f"Hello {r.name}," if r.name else "Hello,"
-    return Personal(greeting, topics, unsub, prefs, lu)
+    return Personal(wording.greeting(r.name), topics, unsub, prefs, lu)
+
+
+def text_greeting(greeting: str) -> str:
+    """The greeting as the text part holds it: a paragraph of its own (the blank line before
+    it included), or nothing at all."""
+    return f"\n{greeting}\n" if greeting else ""
 
 
 def _text_values(p: Personal) -> dict[str, str]:
-    return {GREETING: p.greeting, TOPICS: "\n".join(wrap(p.topics, WIDTH)),
+    return {GREETING: text_greeting(p.greeting), TOPICS: "\n".join(wrap(p.topics, WIDTH)),
             UNSUBSCRIBE_URL: p.unsubscribe_url, PREFERENCES_URL: p.preferences_url}
 
 
@@ -179,7 +185,7 @@ class CompiledVariant:
         p = personal_values(self.settings, self.keys, r)
         text_topics, html_topics = self._topics_line(p.topics)
         greeting, unsub, prefs = p.greeting, p.unsubscribe_url, p.preferences_url
-        text_vals = {GREETING: _qp(greeting) + _SOFT, TOPICS: text_topics,
+        text_vals = {GREETING: _qp(text_greeting(greeting)) + _SOFT, TOPICS: text_topics,
                      UNSUBSCRIBE_URL: _qp(unsub) + _SOFT, PREFERENCES_URL: _qp(prefs) + _SOFT}
         html_vals = {GREETING: _qp(html.escape(greeting)) + _SOFT, TOPICS: html_topics,
                      UNSUBSCRIBE_URL: _qp(html.escape(unsub)) + _SOFT,

@@ -19,10 +19,13 @@ from markupsafe import Markup
 
 from ..content.config import Settings
 from ..content.issue import Article, Issue
+from ..content.references import BrokenCacheFile, Reference, ReferenceCache, render_reference
+from ..content.slugs import article_anchors
 from ..content.textfile import display_path
 from ..errors import TemplateError
-from . import markup
+from . import markup, wording
 from .mjmllint import lint
+from .outlook import fit_widths
 from .plaintext import LIMIT, wrap
 from .tokens import MAX_LENGTH as MAX_TOKEN_LENGTH
 
@@ -64,6 +67,8 @@ class Renderer:
         self._html = self._compile(self._html_env, HTML_TEMPLATE)
         self._text = self._compile(self._text_env, TEXT_TEMPLATE)
         self._lint()
+        self.references = ReferenceCache.of(settings.root)
+        self._rendered_refs: dict[str, Reference] = {}
 
     # -- setup ---------------------------------------------------------------------------------
     def _display(self, name: str) -> str:
@@ -86,30 +91,41 @@ class Renderer:
 
     # -- rendering -----------------------------------------------------------------------------
     def render(self, issue: Issue, selection: Sequence[int] | None = None) -> Rendered:
-        sel = tuple(range(len(issue.articles))) if selection is None else tuple(selection)
-        chosen = [issue.articles[i] for i in sel]
-        also = [a.title for i, a in enumerate(issue.articles) if i not in sel]
+        """One variant (`selection`: indexes of the articles it holds; None = all of them)."""
+        n = len(issue.articles)
+        sel = tuple(range(n)) if selection is None else tuple(selection)
+        anchors = article_anchors(a.title for a in issue.articles)
         web_url = archive_url(self.settings, issue)
+        also = [{"title": a.title, "url": f"{web_url}#{anchors[i]}"}
+                for i, a in enumerate(issue.articles) if i not in sel]
         base = {"name": self.settings.name, "month_label": issue.month_label,
-                "subject": issue.subject, "web_url": web_url, "also": also,
+                "subject": issue.subject, "web_url": web_url,
+                "notice": wording.partial_notice(len(sel), n),
                 "postal_address": self.settings.postal_address}
         mjml_src = self._run(self._html, HTML_TEMPLATE, {
             **base,
-            "preheader": _preheader(issue.intro),
+            "also": also,
+            "logo": self.settings.logo,
+            "preheader": wording.preheader(issue.intro),
+            "preheader_spacer": Markup("&zwnj;&nbsp;" * wording.SPACER_PAIRS),
             "intro_html": Markup(markup.to_html(issue.intro)),
-            "articles": [self._html_article(a) for a in chosen],
+            "articles": [self._html_article(issue.articles[i], anchors[i]) for i in sel],
         })
         html = self._to_html(mjml_src)
-        refs = markup.References()  # numbered in reading order: intro, articles, footer
+        refs = markup.References()  # numbered in reading order: intro, articles, also, footer
+        notice = "\n".join(wrap(base["notice"], WIDTH)) if base["notice"] else ""
         intro = markup.to_text(issue.intro, refs)
-        text_articles = [self._text_article(a, refs) for a in chosen]
+        text_articles = [self._text_article(issue.articles[i], refs) for i in sel]
+        text_also = [_bullet(f"{o['title']} [{refs.number(o['url'])}]") for o in also]
         web_ref = refs.number(web_url)
         url_room = len(self.settings.base_url) + len("/p/") + MAX_TOKEN_LENGTH
         text = self._run(self._text, TEXT_TEMPLATE, {
             **base,
+            "notice": notice,
             "intro": intro,
+            "contents": [_bullet(issue.articles[i].title) for i in sel] if len(sel) > 1 else [],
             "articles": text_articles,
-            "also": ["\n".join(wrap(t, WIDTH, "- ", "  ")) for t in also],
+            "also": text_also,
             "web_ref": web_ref,
             "references": refs.lines(),
             "preferences_line": _footer_line("Change your topics:", PREFERENCES_URL, url_room),
@@ -118,10 +134,12 @@ class Renderer:
         })
         return Rendered(sel, issue.subject, html, text)
 
-    def _html_article(self, a: Article) -> dict[str, Any]:
+    def _html_article(self, a: Article, anchor: str) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        ref = self._reference(a)
+        citation = Markup(ref.html) if ref else a.citation
         notes = markup.Notes()
-        return {"title": a.title, "citation": a.citation, "link": a.link, "link_label": a.link,
+        return {"title": a.title, "anchor": anchor, "citation": citation, "link": a.link,
                 "topic_labels": [labels[t] for t in a.topics],
                 "summary_html": Markup(markup.to_html(a.summary, notes)),
                 "implications_html": Markup(markup.to_html(a.implications, notes)),
@@ -129,19 +147,37 @@ class Renderer:
 
     def _text_article(self, a: Article, refs: markup.References) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        ref = self._reference(a)
+        citation = ref.text if ref else a.citation
         title = wrap(a.title, WIDTH)  # the author's case: titles carry gene names, units, Greek
         notes = markup.Notes()
-        link_ref = refs.number(a.link) if a.link else 0
         return {
             "title_wrapped": "\n".join(title),
             "title_rule": "=" * max(len(line) for line in title),
-            "citation_wrapped": "\n".join(wrap(a.citation, WIDTH)) if a.citation else "",
-            "link": a.link, "link_label": "DOI" if a.doi else "Link", "link_ref": link_ref,
+            "citation_wrapped": "\n".join(wrap(citation, WIDTH)) if citation else "",
             "topics_wrapped": "\n".join(wrap(", ".join(labels[t] for t in a.topics), WIDTH, "Topics: ")),
             "summary": markup.to_text(a.summary, refs, notes),
             "implications": markup.to_text(a.implications, refs, notes),
             "notes": markup.notes_text(notes.text),
+            "link": a.link,
+            "link_ref": refs.number(a.link) if a.link else 0,  # numbered after the prose it follows
         }
+
+    def _reference(self, a: Article) -> Reference | None:
+        """The APA 7 reference from the DOI's cached record, for an article without a `citation`
+        (the DOI itself follows as the template's link). None when there is nothing to fill."""
+        if a.citation or not a.doi:
+            return None
+        try:
+            item = self.references.get(a.doi)
+        except BrokenCacheFile:
+            return None  # `check` reports the file
+        if item is None:
+            return None
+        key = repr(sorted(item.items()))
+        if key not in self._rendered_refs:
+            self._rendered_refs[key] = render_reference(item, with_doi=False)
+        return self._rendered_refs[key]
 
     def _run(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
         try:
@@ -151,24 +187,31 @@ class Renderer:
             raise TemplateError(f"{self._display(name)}:{line}:1: {exc}") from None
 
     def _to_html(self, mjml_src: str) -> str:
-        inline_css = "\n".join(_INLINE_STYLE.findall(mjml_src))
-        mjml_src = _INLINE_STYLE.sub("", mjml_src)
-        try:
-            html = mjml.mjml2html(mjml_src, disable_comments=True, fonts={})
-        except ValueError as exc:
-            where = ""
-            m = _POSITION.search(str(exc))
-            if m:
-                b = mjml_src.encode()
-                start = int(m.group(1))
-                line = b.count(b"\n", 0, start) + 1
-                where = f" (rendered MJML line {line})"
-            raise TemplateError(f"{self._display(HTML_TEMPLATE)}: MJML error{where}: {exc}") from None
-        left = re.search(r"<(mj-[a-z-]+)", html)
-        if left:
-            raise TemplateError(f"{self._display(HTML_TEMPLATE)}: <{left.group(1)}> was not "
-                                "rendered by MJML (unknown or misplaced element)")
-        return inline_css_faithfully(html, inline_css)
+        return mjml_to_html(mjml_src, self._display(HTML_TEMPLATE))
+
+
+def mjml_to_html(mjml_src: str, where: str) -> str:
+    """Rendered MJML → finished HTML: mjml-python (no web fonts, no comments), a check that no
+    `<mj-…>` element was left unrendered, Outlook's table widths fitted inside their padding
+    (`outlook.fit_widths`), then the `mj-style inline="inline"` CSS inlined.
+    `where` names the template in errors. Raises TemplateError."""
+    inline_css = "\n".join(_INLINE_STYLE.findall(mjml_src))
+    mjml_src = _INLINE_STYLE.sub("", mjml_src)
+    try:
+        html = mjml.mjml2html(mjml_src, disable_comments=True, fonts={})
+    except ValueError as exc:
+        at = ""
+        m = _POSITION.search(str(exc))
+        if m:
+            b = mjml_src.encode()
+            start = int(m.group(1))
+            line = b.count(b"\n", 0, start) + 1
+            at = f" (rendered MJML line {line})"
+        raise TemplateError(f"{where}: MJML error{at}: {exc}") from None
+    left = re.search(r"<(mj-[a-z-]+)", html)
+    if left:
+        raise TemplateError(f"{where}: <{left.group(1)}> was not rendered by MJML (unknown or misplaced element)")
+    return inline_css_faithfully(fit_widths(html), inline_css)
 
 
 def archive_url(settings: Settings, issue: Issue) -> str:
@@ -197,17 +240,14 @@ def inline_css_faithfully(html: str, css: str) -> str:
     return out
 
 
+def _bullet(line: str) -> str:
+    return "\n".join(wrap(line, WIDTH, "- ", "  "))
+
+
 def _footer_line(label: str, marker: str, url_room: int) -> str:
     """`label URL` on one line when the longest URL the marker can become fits in 78 columns,
     else the URL on a line of its own (URLs are the only lines allowed past 78)."""
     return f"{label} {marker}" if len(label) + 1 + url_room <= LIMIT else f"{label}\n{marker}"
-
-
-def _preheader(intro: str, limit: int = 140) -> str:
-    plain = markup.to_plain(intro)
-    if len(plain) <= limit:
-        return plain
-    return plain[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def _template_line(exc: BaseException, name: str) -> int:

@@ -53,6 +53,10 @@ class Campaigns(Database):
                               (issue,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def campaign_starts(self) -> dict[str, float]:
+        """issue (YYYY-MM) → when its dispatch started (Unix seconds): the issues that are public."""
+        return dict(self.db.execute("SELECT issue, created FROM campaigns ORDER BY issue"))
+
     def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool,
                        subject: str | None = None, list_file: str | None = None) -> str:
         """Create or resume; returns the Date header fixed at creation. Refuses changed content.

@@ -11,6 +11,8 @@ from newsletter.content.config import load_settings
 from newsletter.content.taxonomy import Taxonomy
 from newsletter.errors import InputError
 
+from ..conftest import add_config
+
 
 def config_text(project: Path) -> str:
     return (project / "newsletter.yaml").read_text(encoding="utf-8")
@@ -259,6 +261,68 @@ def test_durability(project: Path) -> None:
         load_settings(project)
 
 
+# --- renamed topics: aliases ------------------------------------------------------------------
+
+def test_renamed_label_keeps_its_old_spelling(project: Path) -> None:
+    """Adherance → Adherence: readers see the new label; files written with the old one still load."""
+    from newsletter.content.issue import load_issue
+    from newsletter.content.subscribers import load_subscribers
+
+    s = load_settings(project)
+    assert s.taxonomy.labels["adherence"] == "Adherence"
+    assert "Adherance" not in s.taxonomy.labels.values()
+    for name in ("Adherance", "adherance", "ADHERENCE", "adherence"):
+        assert s.taxonomy.lookup(name) == "adherence"
+    assert s.taxonomy.suggest("Adherense") == " (did you mean 'Adherence'?)"
+    issue = (project / "issues" / "2021-04.yaml")
+    issue.write_text(issue.read_text().replace("[alliance, adherence,", "[alliance, Adherance,"))
+    assert load_issue(issue, s).articles[0].topics == ("adherence", "alliance", "common-factors")
+    subs = project / "subscribers.yaml"
+    subs.write_text("- email: a@example.org\n  topics: [Adherance]\n")
+    people, reader = load_subscribers(subs, s)
+    assert reader.problems == [] and people[0].topics == frozenset({"adherence"})
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("  empathie: {label: Empathie, aliases: [Empathy]}\n",
+     "{n}:41: topics.empathie.aliases[0]: alias 'Empathy' is the label of 'empathy'"),
+    ("  other: {label: Other, aliases: [cbt]}\n",
+     "{n}:35: topics.other.aliases[0]: alias 'cbt' is the slug of the topic 'cbt'"),
+    ("  other: {label: Other, aliases: [Adherance]}\n",
+     "{n}:35: topics.other.aliases[0]: alias 'Adherance' is an alias of 'adherence'"),
+    ("  other: {label: Adherance}\n", "{n}:18: topics.other: label 'Adherance' is an alias of 'adherence'"),
+    ("  other: {name: Other}\n", "{n}:10: topics.other: missing required key 'label'"),
+])
+def test_bad_alias(extra: str, message: str, project: Path) -> None:
+    text = with_topics(project, extra)
+    n = line_of(text, extra.rstrip("\n"))
+    got = refused(project, text)
+    assert message.format(n=n) in got
+
+
+# --- logo ---------------------------------------------------------------------------------------
+
+def test_logo(project: Path) -> None:
+    assert load_settings(project).logo is None
+    add_config(project, 'logo:\n  url: "https://news.example.org/logo.png"\n  alt: Practice Research Digest\n')
+    logo = load_settings(project).logo
+    assert logo is not None and (logo.url, logo.alt, logo.width) == (
+        "https://news.example.org/logo.png", "Practice Research Digest", 160)
+
+
+@pytest.mark.parametrize("logo, message", [
+    ('{url: "http://news.example.org/l.png", alt: Logo}', "logo.url:"),
+    ('{url: "https://news.example.org/l.png"}', "logo: missing required key 'alt'"),
+    ('{url: "https://news.example.org/l.png", alt: ""}', "logo.alt: must not be empty"),
+    ('{url: "https://news.example.org/l.png", alt: Logo, width: 900}',
+     "logo.width: expected a whole number of pixels from 16 to 552, got 900"),
+    ('{url: "https://news.example.org/l.png", alt: Logo, width: wide}', "logo.width: expected a whole number"),
+])
+def test_bad_logo(logo: str, message: str, project: Path) -> None:
+    text = config_text(project) + f"logo: {logo}\n"
+    assert message in refused(project, text)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("bounce_address: bounces+x@news.example.org", "bounce_address: must not contain '+'"),
     ("bounce_address: a-very-long-bounce-mailbox@news.example.org", "bounce_address: the part before @ may have at most 18"),
@@ -286,3 +350,28 @@ def test_feedback_settings(project: Path) -> None:
     assert (fb.bounces.mailbox, fb.bounces.soft_limit, fb.bounces.soft_days) == ("imaps://imap.example.org/Bounces", 5, 90)
     assert fb.webhooks.postmark is not None and fb.webhooks.ses is None
     assert load_settings(project).envelope_from == "digest@news.example.org"  # test copies keep the plain sender
+
+
+def test_signup_settings(project: Path) -> None:
+    from tests.conftest import add_config
+
+    assert load_settings(project).signup.enabled and load_settings(project).signup.confirm_hours == 48
+    add_config(project, "signup:\n  enabled: false\n  confirm_hours: 24\n  per_client: 5\n"
+                        "  consent: 'I agree to receive {name}.'\n  allowed_origins: ['https://www.example.org/']")
+    s = load_settings(project).signup
+    assert (s.enabled, s.confirm_hours, s.per_client, s.allowed_origins) == (False, 24, 5, ("https://www.example.org",))
+    assert s.consent_text("Digest") == "I agree to receive Digest."
+
+
+def test_signup_problems(project: Path) -> None:
+    from tests.conftest import add_config
+
+    add_config(project, "signup:\n  enabled: sometimes\n  confirm_hours: 0\n  per_client: many\n"
+                        "  allowed_origins: ['https://www.example.org/page', 'javascript:alert(1)']\n  colour: red")
+    with pytest.raises(InputError) as info:
+        load_settings(project)
+    text = str(info.value)
+    for part in ("signup.enabled: expected true or false", "signup.confirm_hours: must be between 1 and 720",
+                 "signup.per_client: expected a number", "an origin is scheme://host[:port] only",
+                 "signup.allowed_origins: URL must start with", "signup.colour: unknown key 'colour'"):
+        assert part in text, (part, text)

@@ -418,3 +418,10 @@ def test_pyyaml_error_text_is_never_shown_raw(text: str) -> None:
     for problem in parse(text)[1]:
         assert "\n" not in problem and "<unicode string>" not in problem and "<byte string>" not in problem
         assert re.match(r"f\.yaml:\d+:\d+: ", problem), problem
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("[]{}:,-'\"&*!|>#%@` \n\tax1é")), max_size=40))
+def test_byte_order_mark_changes_no_message(text: str) -> None:
+    """libyaml skips a leading BOM without counting it; our marks and hints must not shift."""
+    assert parse("\ufeff" + text)[1] == parse(text)[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from newsletter.content.variants import all_selections
 from newsletter.mail.checks import check_message, failures
 from newsletter.mail.compose import parts
 from newsletter.mail.message import Recipient, build_with_email_package, compile_variant, header_lines
+from newsletter.mail.wording import first_name
 
 DATE = "Thu, 01 Oct 2020 08:00:00 +0000"
 PEOPLE = [
@@ -92,14 +94,18 @@ def test_non_ascii_names_round_trip(composer, issue) -> None:  # type: ignore[no
         to = m["To"].addresses[0]
         assert to.display_name == r.name and to.addr_spec == r.email
         html, text = parts(_build(composer, issue, r))
-        if r.name:
-            assert f"Hello {r.name}," in text
+        first = first_name(r.name)
+        if first:  # greeted by first name (in both parts), not greeted at all without a name
+            assert f"Hello {first}," in text and f"Hello {html_escape(first)}," in html
+        else:
+            assert "Hello" not in text and "Hello" not in html
     zoe = _build(composer, issue, PEOPLE[1])
     assert b"To: =?utf-8?" in zoe  # RFC 2047 for the display name, address untouched
     eve = _parse(_build(composer, issue, PEOPLE[2]))
     assert eve["To"].addresses[0].addr_spec == "x@example.com"  # quoting kept the real address
-    html, _ = parts(_build(composer, issue, PEOPLE[2]))
-    assert "&lt;ceo@bank.example.com&gt;" in html and "<ceo@bank" not in html
+    marked_up = Recipient("x@example.com", "<b>Eve</b> Smith", None, "CCCCCCCCCCCC")
+    html, _ = parts(_build(composer, issue, marked_up))
+    assert "Hello &lt;b&gt;Eve&lt;/b&gt;," in html and "<b>Eve" not in html
 
 
 def test_idn_and_smtputf8_addresses(composer, issue) -> None:  # type: ignore[no-untyped-def]

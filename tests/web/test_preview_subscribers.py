@@ -70,7 +70,7 @@ def test_endpoint_and_the_page_holds_no_list(project: Path, client: TestClient) 
                     "matches": 10, "more": False, "total": 5000}
     assert client.get("/subscribers", params={"q": "reader", "limit": "999"}).json()["more"] is True
     chosen = client.get("/issue/2020-10", params={"variant": "subscriber", "sub": "READER00042@example.org"}).text
-    assert "Hello Reader 42," in chosen and 'value="reader00042@example.org"' in chosen
+    assert "to Reader 42 &lt;reader00042@example.org&gt;" in chosen and 'value="reader00042@example.org"' in chosen
 
 
 def test_browser_typeahead_with_the_keyboard(project: Path, page: Any, server: str) -> None:
@@ -88,7 +88,8 @@ def test_browser_typeahead_with_the_keyboard(project: Path, page: Any, server: s
     box.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
     box.press("Enter")
-    expect(desktop.locator("body")).to_contain_text("Hello Reader 4211,")
+    expect(page.locator("#summary")).to_contain_text("to Reader 4211 <reader04211@example.org>")
+    expect(desktop.locator("body")).to_contain_text("Hello Reader,")  # greeted by first name
     assert "sub=reader04211%40example.org" in page.url and "variant=subscriber" in page.url
     expect(page.locator(".chosen")).to_contain_text("Reader 4211 · all topics")
     box.fill("Reader 1")

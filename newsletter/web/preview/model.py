@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ...content.config import Settings, find_root
 from ...content.issue import read_issue
+from ...content.references import check_issue
 from ...delivery.transports import describe, transport_factory
 from ...errors import NewsletterError
 from ...mail.checks import check_message, failures
@@ -231,6 +232,7 @@ def _fill(view: IssueView, composer: Composer, path: Path, state: PreviewState) 
     view.subscriber_count, view.subscriber_problems = len(people.subscribers), people.problems
     if issue is None:
         return
+    view.warnings += [locate_problem(p) for p in check_issue(issue, composer.renderer.references)]
     view.issue = issue
     labels = settings.taxonomy.labels
     view.topic_choices = [(t, labels[t]) for t in settings.taxonomy.order(
