@@ -221,7 +221,9 @@
     timer = setTimeout(() => suggest(query), 80);
   });
   document.addEventListener("focusin", e => { if (e.target.id === "sub-input") suggest(e.target.value); });
-  document.addEventListener("focusout", e => { if (e.target.id === "sub-input") setTimeout(closeList, 150); });
+  document.addEventListener("focusout", e => {  // not when a live update only replaced the box
+    if (e.target.id === "sub-input") setTimeout(() => { if (document.activeElement !== box()) closeList(); }, 150);
+  });
   document.addEventListener("keydown", e => {
     if (e.target.id !== "sub-input") return;
     if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); move(e.key === "ArrowDown" ? 1 : -1); }
