@@ -35,6 +35,7 @@ class Scripted:
     delay: float = 0.0
     received: list[tuple[str, bytes]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    mail_options: list[list[str]] = field(default_factory=list)  # the parameters of each MAIL FROM
     lock: threading.Lock = field(default_factory=threading.Lock)
     mails: int = 0
 
@@ -50,6 +51,7 @@ class Scripted:
             self.mails += 1
             n = self.mails
             self.commands.append(f"MAIL {address}")
+            self.mail_options.append(list(options))
         if n in self.mail_nth:
             return self.mail_nth[n]
         envelope.mail_from = address
@@ -92,14 +94,14 @@ class _Auth:
 
 
 def start_aiosmtpd(handler: Scripted, *, tls: ssl.SSLContext | None = None,
-                   auth: tuple[str, str] | None = None) -> Controller:
+                   auth: tuple[str, str] | None = None, smtputf8: bool = True) -> Controller:
     kwargs: dict[str, Any] = {}
     if tls is not None:
         kwargs.update(tls_context=tls, require_starttls=True)
     if auth is not None:
         kwargs.update(authenticator=_Auth(*auth), auth_required=True, auth_require_tls=True)
     c = Controller(handler, hostname="127.0.0.1", port=free_port(), decode_data=False,
-                   enable_SMTPUTF8=True, server_hostname="localhost", ready_timeout=10, **kwargs)
+                   enable_SMTPUTF8=smtputf8, server_hostname="localhost", ready_timeout=10, **kwargs)
     c.start()
     return c
 

@@ -43,6 +43,10 @@ class SMTPTransport:
         )
         try:
             await smtp.connect()
+            if smtp.is_ehlo_or_helo_needed:
+                # STARTTLS discards what the server said before TLS (RFC 3207 §4.2) and only
+                # AUTH makes aiosmtplib ask again: without it SMTPUTF8 would look unsupported
+                await smtp.ehlo()
         except aiosmtplib.SMTPAuthenticationError as exc:
             smtp.close()
             raise SendError(ErrorKind.FATAL, exc.code, f"authentication failed: {exc.message}") from None
@@ -74,13 +78,11 @@ class SMTPTransport:
         assert smtp is not None
         phase = "mail"
         try:
-            opts = ["SMTPUTF8"] if smtputf8 else []
-            if smtputf8 and not smtp.supports_extension("smtputf8"):
-                raise SendError(ErrorKind.RECIPIENT, 553, "5.6.7 the server does not support SMTPUTF8, "
-                                                  "which this address needs")
-            await smtp.mail(sender, options=opts)
+            utf8, opts = _envelope_options(smtp, sender, recipient, smtputf8)
+            encoding = "utf-8" if utf8 else "ascii"
+            await smtp.mail(sender, options=opts, encoding=encoding)
             phase = "rcpt"
-            await smtp.rcpt(recipient)
+            await smtp.rcpt(recipient, encoding=encoding)
             phase = "data"
             resp = await smtp.data(data, timeout=self.cfg.data_timeout)
             return Reply(resp.code, resp.message)
@@ -106,7 +108,7 @@ class SMTPTransport:
             if phase == "data":
                 raise SendError(ErrorKind.AMBIGUOUS, None, f"connection lost during DATA: {exc}") from None
             raise SendError(ErrorKind.CONNECTION, None, f"connection lost: {exc}") from None
-        except aiosmtplib.SMTPNotSupported as exc:
+        except (aiosmtplib.SMTPNotSupported, UnicodeError) as exc:
             await self._reset()
             raise SendError(ErrorKind.RECIPIENT, 553, f"5.6.7 {exc}") from None
 
@@ -137,6 +139,25 @@ class SMTPTransport:
                 await smtp.quit()
             except aiosmtplib.SMTPException:
                 smtp.close()
+
+
+def _envelope_options(smtp: aiosmtplib.SMTP, sender: str, recipient: str, smtputf8: bool) -> tuple[bool, list[str]]:
+    """(UTF-8 commands?, MAIL FROM parameters). A non-ASCII local part needs SMTPUTF8 at the relay
+    (RFC 6531 §3.4); domains are already A-labels. Without it only this recipient fails, unless
+    the envelope sender itself needs it: then no message can go and the run stops."""
+    if not (smtputf8 or not sender.isascii() or not recipient.isascii()):
+        return False, []
+    if not smtp.supports_extension("smtputf8"):
+        if not sender.isascii():
+            raise SendError(ErrorKind.FATAL, None, f"the envelope sender <{sender}> needs SMTPUTF8, which "
+                                                   f"{smtp.hostname} does not offer; use an ASCII address")
+        raise SendError(ErrorKind.RECIPIENT, 553, f"5.6.7 {smtp.hostname} does not offer SMTPUTF8 (RFC 6531), "
+                                                  "which this address needs: it has non-ASCII characters "
+                                                  "before the @")
+    opts = ["SMTPUTF8"]
+    if smtp.supports_extension("8bitmime"):
+        opts.append("BODY=8BITMIME")  # the To: of such a message is raw UTF-8 (RFC 6532)
+    return True, opts
 
 
 def _by_code(code: int, text: str, kind: ErrorKind) -> SendError:
