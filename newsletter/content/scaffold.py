@@ -107,6 +107,7 @@ _EXAMPLE_IMPLICATIONS = """\
 _FILE = """\
 # The issue of {month}. Fill in every empty value: `newsletter check` lists what is left, and
 # `newsletter preview issues/{month}.yaml` shows the e-mail as you write.
+# `newsletter cite DOI --yaml` prints a paper's citation: and doi: lines from its DOI.
 month: "{month}"
 # optional: the default subject is shown here
 # subject: "{subject}"

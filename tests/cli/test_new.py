@@ -16,7 +16,7 @@ def test_new_issue_then_check_lists_what_is_left(project: Path) -> None:
                              "preview issues/2021-05.yaml`\n")
     check = cli(project, "check", "issues/2021-05.yaml", "--no-subscribers")
     assert check.returncode == 2
-    assert check.stderr.splitlines()[0] == "issues/2021-05.yaml:6:8: intro: must not be empty"
+    assert check.stderr.splitlines()[0] == "issues/2021-05.yaml:7:8: intro: must not be empty"
     assert check.stderr.splitlines()[-1] == "13 problems found; nothing was sent"
 
     again = cli(project, "new", "2021-05")
