@@ -6,16 +6,21 @@ the same run, printed as a table and written to bench/RESULTS.md.
 1. render: one issue end to end after start-up, each variant, against mjml2html alone;
 2. message: per-recipient build after rendering, against the EmailMessage path;
 3. subscribers: loading and validating 100,000, against libyaml's safe loader; peak RSS;
-4. dispatch: the real `newsletter send` code path into Postfix's smtp-sink, against
-   (a) aiosmtplib alone pushing the same pre-built bytes over the same connections (the floor),
-   (b) Postfix's smtp-source sending messages of the same size (the SMTP ceiling),
+4. dispatch over TLS (socat in front of smtp-sink), on loopback and through a delay proxy (a relay
+   40 ms away) at 4, 16 and 64 connections: the real `newsletter send` path against
+   (a) bare aiosmtplib pushing the same pre-built bytes over the same connections,
+   (b) a one-round-trip pipelining client (RFC 2920) on the same bytes,
    (c) a hand-written per-recipient jinja2 + mjml + premailer + EmailMessage + send_message loop;
-5. scaling: the real send at 10k, 50k and 100k subscribers: time and peak RSS;
-6. preview reload latency, from bench/preview_latency.py when it is there.
+5. scaling: the real send at 10k, 50k and 100k subscribers (loopback + TLS): time and peak RSS;
+6. start-up of `check` / `render` (a fresh process until ready to render) against the bare interpreter;
+7. preview reload latency, from bench/preview_latency.py: with an empty outbox and with 20,000
+   messages in it (the same run's empty-outbox figure is the baseline);
+8. the preview's subscriber search at 100,000 readers (bench/subscriber_search.py), against a
+   plain scan of the list and against an empty request to the same server.
 
 Every measurement that has a peak RSS or CPU time runs in a fresh interpreter (bench/_worker.py).
-Needs `smtp-sink` and `smtp-source` (Debian package postfix; installed unconfigured if missing).
-smtp-sink runs on a free high port of 127.0.0.1 for the duration of the run only.
+Needs `smtp-sink` (Debian package postfix; installed unconfigured if missing) and `socat`; they
+and the delay proxy run on free high ports of 127.0.0.1 for the duration of the run only.
 """
 
 from __future__ import annotations
@@ -97,7 +102,7 @@ class Bench:
 
     # -- 1 -------------------------------------------------------------------------------------
     def render(self) -> None:
-        log("1/7 render")
+        log("1/8 render")
         r = run_worker("render", "--repeat", str(self.a.repeat), cwd=self.project("render"))
         self.raw["render"] = r
         e2e, base = float(r["end_to_end_s"]), float(r["mjml2html_alone_s"])
@@ -118,7 +123,7 @@ class Bench:
 
     # -- 2 -------------------------------------------------------------------------------------
     def message(self) -> None:
-        log("2/7 message building")
+        log("2/8 message building")
         n = 2000 if self.a.quick else 5000
         r = run_worker("message", "--subs", str(self.subscribers(n)), "--repeat", str(max(3, self.a.rounds)),
                        "--sample", "100" if self.a.quick else "300", cwd=self.project("message"))
@@ -134,7 +139,7 @@ class Bench:
     # -- 3 -------------------------------------------------------------------------------------
     def load(self) -> None:
         n = 10_000 if self.a.quick else 100_000
-        log(f"3/7 loading {n} subscribers")
+        log(f"3/8 loading {n} subscribers")
         subs = self.subscribers(n)
         proj = self.project("load")
         runs = [run_worker("load", "--subs", str(subs), cwd=proj) for _ in range(self.a.rounds)]
@@ -163,7 +168,7 @@ class Bench:
 
     def dispatch(self, near: int, far: int) -> None:
         regimes = self.regimes(near, far)
-        log(f"4/7 dispatch with TLS: {[(r[0], r[2], r[3]) for r in regimes]}, {self.a.rounds} round(s)")
+        log(f"4/8 dispatch with TLS: {[(r[0], r[2], r[3]) for r in regimes]}, {self.a.rounds} round(s)")
         runs: dict[tuple[int, str], list[dict[str, Any]]] = {}
         sample = self.tmp / "sample.eml"
         for i in range(self.a.rounds):  # interleaved: the box is shared and noisy
@@ -261,7 +266,7 @@ class Bench:
     # -- 5 -------------------------------------------------------------------------------------
     def scaling(self, port: int) -> None:
         sizes = [1_000, 2_000, 5_000] if self.a.quick else [10_000, 50_000, 100_000]
-        log(f"5/7 scaling (loopback + TLS): {sizes}")
+        log(f"5/8 scaling (loopback + TLS): {sizes}")
         runs = []
         for n in sizes:
             r = run_worker("send", "--subs", str(self.subscribers(n)), "--port", str(port),
@@ -294,7 +299,7 @@ class Bench:
     def startup(self) -> None:
         """Wall time of a fresh process doing what `check` / `render` do before their first
         render, best of several, against the bare interpreter in the same run."""
-        log("6/7 start-up of check/render")
+        log("6/8 start-up of check/render")
         where = self.project("startup")
         n = 3 if self.a.quick else 9
 
@@ -320,31 +325,60 @@ class Bench:
 
     # -- 7 -------------------------------------------------------------------------------------
     def preview(self) -> None:
-        script = REPO / "bench" / "preview_latency.py"
-        log("7/7 preview reload latency")
-        if not script.exists():
-            self.row("Preview: save-to-updated-page latency", "skipped", "", "", "", "—")
-            self.notes.append("Preview: bench/preview_latency.py does not exist yet; skipped.")
-            return
+        log("7/8 preview reload latency (empty outbox, then 20,000 messages in it)")
         edits = "3" if self.a.quick else "10"
-        try:
-            p = subprocess.run([PYTHON, str(script), "--edits", edits], cwd=REPO, env=env(), capture_output=True,
-                               text=True, timeout=600, check=False)
-        except subprocess.TimeoutExpired:
-            p = None
-        m = re.search(r"median (\d+(?:\.\d+)?) ms", p.stdout) if p else None
-        if p is None or p.returncode != 0 or not m:
-            why = "timed out" if p is None else (p.stderr.strip().splitlines() or ["no figure printed"])[-1]
-            self.row("Preview: save-to-updated-page latency", "not measured", "", "", "", "—")
-            self.notes.append(f"Preview: bench/preview_latency.py did not give a figure ({why[:200]}).")
-            return
-        self.raw["preview"] = p.stdout
-        rng = re.search(r"min (\d+) ms · max (\d+) ms", p.stdout)
-        extra = f" (min {rng.group(1)}, max {rng.group(2)} ms)" if rng else ""
-        self.row(f"Preview: save-to-updated-page latency, median of {edits} edits", f"{m.group(1)} ms{extra}",
-                 "", "", "", "—")
+        outbox = 2_000 if self.a.quick else 20_000
+        runs = {}
+        for n in (0, outbox):
+            out, why = self._script("preview_latency.py", "--edits", edits, "--outbox", str(n))
+            m = re.search(r"median (\d+(?:\.\d+)?) ms · min (\d+) ms · max (\d+) ms", out)
+            if not m:
+                self.row("Preview: save-to-updated-page latency", "not measured", "", "", "", "—")
+                self.notes.append(f"Preview: bench/preview_latency.py did not give a figure ({why[:200]}).")
+                return
+            self.raw[f"preview_outbox_{n}"] = out
+            runs[n] = (float(m.group(1)), m.group(2), m.group(3))
+        (base, lo0, hi0), (ours, lo, hi) = runs[0], runs[outbox]
+        self.row(f"Preview: save-to-updated-page latency, median of {edits} edits", f"{base:.0f} ms (min {lo0}, "
+                 f"max {hi0} ms)", "", "", "", "—")
+        self.row(f"Preview: the same with {outbox:,} messages in the outbox", f"{ours:.0f} ms (min {lo}, max {hi} ms)",
+                 f"empty outbox {base:.0f} ms", f"{ours / base:.2f}x", "≤ 150 ms", verdict(ours <= 150))
         self.notes.append("Preview: bench/preview_latency.py (real server, real headless Chromium), run "
                           "as a subprocess; see that script for what is timed.")
+
+    # -- 8 -------------------------------------------------------------------------------------
+    def search(self) -> None:
+        n = 10_000 if self.a.quick else 100_000
+        log(f"8/8 subscriber search in the preview ({n:,} readers)")
+        out, why = self._script("subscriber_search.py", "--subscribers", str(n), timeout=1800)
+        try:
+            r = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.row("Preview: subscriber search", "not measured", "", "", "", "—")
+            self.notes.append(f"Search: bench/subscriber_search.py did not give a figure ({why[:200]}).")
+            return
+        self.raw["search"] = r
+        self.row(f"Preview: subscriber search, {n:,} readers, per keystroke (median)",
+                 f"{r['search_median_ms']:.2f} ms (max {r['search_max_ms']:.1f})",
+                 f"plain scan {r['naive_median_ms']:.1f} ms", f"{r['naive_median_ms'] / r['search_median_ms']:.0f}x "
+                 "faster", "", "—")
+        self.row("Preview: the same over HTTP (GET /subscribers?q=…)", f"{r['http_median_ms']:.1f} ms "
+                 f"(max {r['http_max_ms']:.1f})", f"empty request {r['floor_median_ms']:.1f} ms",
+                 f"{r['http_median_ms'] / r['floor_median_ms']:.1f}x", "≤ 50 ms", verdict(r["http_max_ms"] <= 50))
+        self.row(f"Preview: reading the list for it ({n:,}: validate + index)", f"{r['index_s']:.1f} s",
+                 f"validate alone {r['load_s']:.1f} s", f"{r['index_s'] / r['load_s']:.2f}x", "", "—")
+        self.notes.append("Search: bench/subscriber_search.py types a name and an address one keystroke at a "
+                          "time (17 queries, best of 7 each); the list is read once per version of the file.")
+
+    def _script(self, name: str, *args: str, timeout: float = 900) -> tuple[str, str]:
+        """Run bench/NAME as a subprocess: (stdout, why it failed or '')."""
+        try:
+            p = subprocess.run([PYTHON, str(REPO / "bench" / name), *args], cwd=REPO, env=env(),
+                               capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return "", "timed out"
+        why = "" if p.returncode == 0 else (p.stderr.strip().splitlines() or ["no figure printed"])[-1]
+        return p.stdout, why
 
     # -- output --------------------------------------------------------------------------------
     def table(self) -> str:
@@ -369,7 +403,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(REPO / "bench" / "RESULTS.md"), help="where to write the results")
     ap.add_argument("--keep", action="store_true", help="keep the temporary projects")
     ap.add_argument("--only", default="", help="comma-separated items to run (render, message, load, "
-                                               "dispatch, scaling, startup, preview); default all")
+                                               "dispatch, scaling, startup, preview, search); default all")
     a = ap.parse_args()
     if a.quick and a.subscribers == 20_000:
         a.subscribers = 2_000
@@ -396,7 +430,7 @@ def main() -> int:
                     b.dispatch(near, far)
                 if wanted("scaling"):
                     b.scaling(near)
-        for item, step in (("startup", b.startup), ("preview", b.preview)):
+        for item, step in (("startup", b.startup), ("preview", b.preview), ("search", b.search)):
             if wanted(item):
                 step()
     finally:

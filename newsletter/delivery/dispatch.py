@@ -11,7 +11,7 @@ import asyncio
 import random
 import signal
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,7 +23,7 @@ from ..mail.message import CompiledVariant
 from ..store.ledger import Delivery, Ledger, LedgerError, Reason
 from .ahead import Ahead
 from .groupcommit import GroupCommit
-from .plan import Entry, Plan
+from .plan import SUPPRESSED_DURING_RUN, Entry, Plan
 from .policy import Outcome, classify
 from .transports.base import ErrorKind, SendError, Transport, Upcoming
 
@@ -37,6 +37,7 @@ class Summary:
     failed: int = 0
     unknown: int = 0
     skipped: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)  # skip_kind → how many
     elapsed: float = 0.0
     stopped: str = ""
     policy: int = 0
@@ -176,8 +177,9 @@ class Dispatcher:
                        sending: asyncio.Future[None] | None = None) -> None:
         entry = self.entries[item.email_key]
         if sending is None and self.ledger.is_suppressed(item.email_key):  # an unsubscribe may arrive mid-run
-            await self.commit.mark(item.email_key, "skipped", reply="suppressed during the run")
+            await self.commit.mark(item.email_key, "skipped", reply=SUPPRESSED_DURING_RUN)
             self._count("skipped")
+            self.summary.skip_reasons[SUPPRESSED_DURING_RUN] += 1
             return
         r = entry.recipient
         # Date is stamped now (RFC 5322 §3.6.1), not when the campaign began; only a resend of

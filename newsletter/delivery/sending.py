@@ -6,17 +6,19 @@ import asyncio
 import fcntl
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..content.textfile import display_path
 from ..errors import CampaignLocked, NewsletterError
 from ..mail.compose import Composer, now_header
 from ..mail.verp import Verp
 from ..store.ledger import Delivery, Ledger
 from .dispatch import Dispatcher, ProgressHook, Summary, install_signal_handlers
-from .plan import Entry, Plan, prepare
+from .plan import Entry, Plan, prepare, skip_kind
 from .transports import transport_factory
 from .transports.base import Transport
 
@@ -71,12 +73,13 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
         ledger = Ledger(settings.state_db, synchronous="FULL" if settings.durability == "disk" else "NORMAL")
         try:
             plan = prepare(composer, issue_path, subscribers, ledger)
-            date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force)
+            date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force,
+                                         subject=issue.subject, list_file=display_path(subscribers))
             recovered = ledger.recover_interrupted(issue.month)
             ledger.add_deliveries(issue.month, (
                 (e.key, e.sid, e.email, e.variant,
                  "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries))
-            skipped = sum(1 for e in plan.entries if e.skip_reason)
+            skips = Counter(skip_kind(e.skip_reason) for e in plan.entries if e.skip_reason)
             plan.entries = [e for e in plan.entries if not e.skip_reason]  # recorded; not needed now
             compiled = plan.compiled(composer, date)
             signer = None
@@ -90,7 +93,8 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
             due = [_lean(row, e) for row in ledger.iter_due(issue.month, resend_unknown=opts.resend_unknown)
                    if (e := d.entries.get(row.email_key)) is not None and not e.skip_reason]
             summary = asyncio.run(_main(d, due))
-            summary.skipped += skipped
+            summary.skipped += sum(skips.values())
+            summary.skip_reasons.update(skips)
             if recovered:
                 summary.replies.append(f"{recovered} message(s) interrupted by an earlier crash are "
                                        "now 'unknown' (not re-sent; see `newsletter status`)")

@@ -4,6 +4,7 @@ their deliveries) in SQLite. Imports only `newsletter.errors` and `newsletter.co
 from .ledger import (
     STATES,
     Busy,
+    CampaignReport,
     Delivery,
     FeedbackEvent,
     Ledger,
@@ -11,9 +12,10 @@ from .ledger import (
     Lift,
     Reason,
     Recorded,
+    Row,
     State,
     new_sid,
 )
 
-__all__ = ["STATES", "Busy", "Delivery", "FeedbackEvent", "Ledger", "LedgerError", "Lift", "Reason", "Recorded",
-           "State", "new_sid"]
+__all__ = ["STATES", "Busy", "CampaignReport", "Delivery", "FeedbackEvent", "Ledger", "LedgerError", "Lift", "Reason",
+           "Recorded", "Row", "State", "new_sid"]

@@ -57,23 +57,27 @@ class Campaigns(Database):
         """issue (YYYY-MM) → when its dispatch started (Unix seconds): the issues that are public."""
         return dict(self.db.execute("SELECT issue, created FROM campaigns ORDER BY issue"))
 
-    def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool) -> str:
-        """Create or resume; returns the Date header fixed at creation. Refuses changed content."""
+    def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool,
+                       subject: str | None = None, list_file: str | None = None) -> str:
+        """Create or resume; returns the Date header fixed at creation. Refuses changed content.
+        `subject` and `list_file` (what `status` shows) are those of the latest run."""
         existing = self.campaign(issue)
         if existing is None:
             with self.tx() as db:
-                db.execute("INSERT INTO campaigns VALUES (?,?,?,?,NULL)",
-                           (issue, content_hash, date_header, time.time()))
+                db.execute("INSERT INTO campaigns (issue, content_hash, date_header, created, subject, "
+                           "list_file) VALUES (?,?,?,?,?,?)",
+                           (issue, content_hash, date_header, time.time(), subject, list_file))
             return date_header
         old_hash, old_date = existing
-        if old_hash != content_hash:
-            if not force:
-                raise LedgerError(
-                    f"issue {issue} was already (partly) sent with different content; the issue, "
-                    "templates or configuration changed since. Re-run with --force to send the new "
-                    "content to the remaining recipients")
-            with self.tx() as db:
-                db.execute("UPDATE campaigns SET content_hash=? WHERE issue=?", (content_hash, issue))
+        if old_hash != content_hash and not force:
+            raise LedgerError(
+                f"issue {issue} was already (partly) sent with different content; the issue, "
+                "templates or configuration changed since. Re-run with --force to send the new "
+                "content to the remaining recipients")
+        with self.tx() as db:
+            db.execute("UPDATE campaigns SET content_hash=?, subject=COALESCE(?, subject), "
+                       "list_file=COALESCE(?, list_file) WHERE issue=?",
+                       (content_hash, subject, list_file, issue))
         return old_date
 
     def finish(self, issue: str) -> None:
