@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import NewsletterError
-from .common import UsageError, root_of
+from ..errors import UsageError
+from .common import root_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = find_root(root_of(args))
     if not (root / CONFIG_NAME).is_file():
-        raise NewsletterError(f"{root}: no {CONFIG_NAME} here or in a parent folder (use --root)")
+        raise UsageError(f"{root}: no {CONFIG_NAME} here or in a parent folder (use --root)")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: {args.port} is not a port number (0 to 65535)")
     extra, path = None, "/"

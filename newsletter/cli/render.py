@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import NewsletterError
+from ..errors import UsageError
 from .common import find_subscriber, newest_issue, parse_topics, root_of
 
 
@@ -30,13 +30,13 @@ def run(args: argparse.Namespace) -> int:
     if args.topics:
         topics = parse_topics(args.topics, settings.taxonomy)
         if not composer.selection_for(issue, topics):
-            raise NewsletterError(f"--topics: a reader of {', '.join(sorted(topics)) or 'no topic'} "
+            raise UsageError(f"--topics: a reader of {', '.join(sorted(topics)) or 'no topic'} "
                                   f"gets no article of this issue (no_match is '{settings.no_match}')")
     if args.as_email:
         sub = find_subscriber(settings, args.subscribers, args.as_email, "--as")
         name, email, topics = sub.name, sub.email, sub.topics
         if not composer.selection_for(issue, topics):
-            raise NewsletterError(f"{sub.email} gets no article of this issue (their topics match none; "
+            raise UsageError(f"{sub.email} gets no article of this issue (their topics match none; "
                                   f"no_match is '{settings.no_match}')")
     raw, rendered = composer.sample(issue, topics, name=name, email=email)
     html, text = parts(raw)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import NewsletterError
+from ..errors import UsageError
 from .common import newest_issue, root_of
 
 
@@ -19,12 +19,12 @@ def run(args: argparse.Namespace) -> int:
     month = args.issue or newest_issue(settings.issues_dir).stem
     month = Path(month).stem
     if not settings.state_db.exists():
-        raise NewsletterError(f"nothing has been sent yet (no state database at {settings.state_db})")
+        raise UsageError(f"nothing has been sent yet (no state database at {settings.state_db})")
     ledger = Ledger.read_only(settings.state_db)
     try:
         campaign = ledger.campaign(month)
         if campaign is None:
-            raise NewsletterError(f"issue {month} has not been sent yet")
+            raise UsageError(f"issue {month} has not been sent yet")
         counts = ledger.counts(month)
         print(f"issue {month} (Date: {campaign[1]})")
         for state, n in counts.items():

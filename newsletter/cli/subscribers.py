@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NewsletterError
+from ..errors import UsageError
 from .common import default_subscribers, print_warnings, root_of
 
 if TYPE_CHECKING:
@@ -133,4 +133,4 @@ def _write_atomic(path: Path, text: str) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
-        raise NewsletterError(f"{path}: cannot write: {exc}") from None
+        raise UsageError(f"{path}: cannot write: {exc}") from None

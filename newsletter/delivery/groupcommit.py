@@ -30,7 +30,7 @@ class GroupCommit:
 
     def __init__(self, ledger: Ledger, issue: str) -> None:
         self.ledger, self.issue = ledger, issue
-        self.pending: list[tuple[str, str, int | None, str | None, float, bool]] = []
+        self.pending: list[tuple[str, str, int | None, str | None, float, int]] = []
         self.waiters: list[asyncio.Future[None]] = []
         self.scheduled = False
         self.timer: asyncio.TimerHandle | None = None
@@ -39,10 +39,12 @@ class GroupCommit:
         self.unsynced = False  # a commit made without fsync is not on disk yet
 
     def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
-             next_attempt: float = 0.0, count: bool = False) -> asyncio.Future[None]:
+             next_attempt: float = 0.0, attempts: int = 0) -> asyncio.Future[None]:
+        """Record `state` for `key` (with the reply, when a retry is due, and `attempts` to add
+        to its count); the future resolves once the row is committed (LedgerError if not)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self.pending.append((key, state, code, reply, next_attempt, count))
+        self.pending.append((key, state, code, reply, next_attempt, attempts))
         self.waiters.append(fut)
         if len(self.pending) >= self.members:
             self._soon(loop)

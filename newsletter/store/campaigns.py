@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .db import Database, LedgerError
+from ..errors import ContentChanged
+from .db import Database
 
 
 class State(StrEnum):
@@ -52,24 +53,39 @@ class Campaigns(Database):
                               (issue,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool) -> str:
-        """Create or resume; returns the Date header fixed at creation. Refuses changed content."""
+    def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool,
+                       paths: tuple[str, str] | None = None) -> str:
+        """Create or resume; returns the Date header fixed at creation. `paths` (issue file,
+        subscriber list) are recorded so a bare `newsletter send` can resume this campaign.
+        Raises ContentChanged if the content differs from what the campaign began with and
+        `force` is false."""
         existing = self.campaign(issue)
         if existing is None:
             with self.tx() as db:
-                db.execute("INSERT INTO campaigns VALUES (?,?,?,?,NULL)",
+                db.execute("INSERT INTO campaigns (issue, content_hash, date_header, created) VALUES (?,?,?,?)",
                            (issue, content_hash, date_header, time.time()))
-            return date_header
-        old_hash, old_date = existing
-        if old_hash != content_hash:
-            if not force:
-                raise LedgerError(
-                    f"issue {issue} was already (partly) sent with different content; the issue, "
-                    "templates or configuration changed since. Re-run with --force to send the new "
-                    "content to the remaining recipients")
+            old_date = date_header
+        else:
+            old_hash, old_date = existing
+            if old_hash != content_hash:
+                if not force:
+                    raise ContentChanged(
+                        f"issue {issue} was already (partly) sent with different content; the issue, "
+                        "templates or configuration changed since. Re-run with --force to send the new "
+                        "content to the remaining recipients")
+                with self.tx() as db:
+                    db.execute("UPDATE campaigns SET content_hash=? WHERE issue=?", (content_hash, issue))
+        if paths is not None:
             with self.tx() as db:
-                db.execute("UPDATE campaigns SET content_hash=? WHERE issue=?", (content_hash, issue))
+                db.execute("UPDATE campaigns SET issue_path=?, list_path=? WHERE issue=?", (*paths, issue))
         return old_date
+
+    def unfinished(self) -> list[tuple[str, str | None, str | None]]:
+        """(issue, issue file, subscriber list) of every campaign not finished yet (someone still
+        pending or deferred), oldest first; the paths are None for campaigns recorded before
+        they were kept."""
+        return [(r[0], r[1], r[2]) for r in self.db.execute(
+            "SELECT issue, issue_path, list_path FROM campaigns WHERE finished IS NULL ORDER BY created")]
 
     def finish(self, issue: str) -> None:
         with self.tx() as db:
@@ -117,18 +133,30 @@ class Campaigns(Database):
                               "state='deferred'", (issue,)).fetchone()
         return row[0] if row and row[0] is not None else None
 
-    def mark_many(self, issue: str, updates: list[tuple[str, str, int | None, str | None, float, bool]]) -> None:
-        """(email_key, state, code, reply, next_attempt, count_attempt) in one transaction."""
+    def mark_many(self, issue: str, updates: list[tuple[str, str, int | None, str | None, float, int]]) -> None:
+        """(email_key, state, code, reply, next_attempt, attempts added) in one transaction."""
         now = time.time()
         with self.tx() as db:
             db.executemany(
                 "UPDATE deliveries SET state=?, code=COALESCE(?, code), reply=COALESCE(?, reply), "
                 "next_attempt=?, attempts=attempts+?, updated=? WHERE issue=? AND email_key=?",
-                [(st, code, reply, nxt, 1 if count else 0, now, issue, key)
+                [(st, code, reply, nxt, int(count), now, issue, key)
                  for key, st, code, reply, nxt, count in updates])
 
     def mark_skipped(self, issue: str, keys: list[str], reason: str) -> None:
-        self.mark_many(issue, [(k, "skipped", None, reason, 0, False) for k in keys])
+        self.mark_many(issue, [(k, "skipped", None, reason, 0, 0) for k in keys])
+
+    def skip_removed(self, issue: str, present: set[str], reason: str) -> int:
+        """Settle as `skipped` (with `reason`) everyone still pending or deferred in this
+        campaign whose address is not in `present` (the list as it is now): they left the
+        list between runs. Re-added later, they are due again (see `add_deliveries`).
+        Returns how many were skipped."""
+        gone = [k for (k,) in self.db.execute("SELECT email_key FROM deliveries WHERE issue=? AND "
+                                              "state IN ('pending','deferred')", (issue,)) if k not in present]
+        with self.tx() as db:
+            db.executemany("UPDATE deliveries SET state='skipped', reply=?, updated=? WHERE issue=? AND "
+                           "email_key=?", ((reason, time.time(), issue, k) for k in gone))
+        return len(gone)
 
     def counts(self, issue: str) -> dict[str, int]:
         out = dict.fromkeys(STATES, 0)

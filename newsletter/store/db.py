@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import sqlite3
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
-from ..errors import NewsletterError
+from ..errors import StateError
 
 Busy = sqlite3.OperationalError  # raised by a read while another process holds the lock: retry
 
@@ -30,7 +31,9 @@ CREATE TABLE IF NOT EXISTS campaigns (
     content_hash TEXT NOT NULL,
     date_header TEXT NOT NULL,
     created REAL NOT NULL,
-    finished REAL
+    finished REAL,
+    issue_path TEXT,
+    list_path TEXT
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     issue TEXT NOT NULL,
@@ -67,8 +70,37 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
-class LedgerError(NewsletterError):
-    exit_code = 6
+# columns added after the first release: (table, column, type), added to older databases on open
+_ADDED_COLUMNS = [("campaigns", "issue_path", "TEXT"), ("campaigns", "list_path", "TEXT")]
+
+
+class LedgerError(StateError):
+    """The state database cannot be opened or written (exit code 6)."""
+
+
+def private_folder(folder: Path) -> None:
+    """Create `folder` (and missing parents) readable by its owner only (0700, whatever the
+    umask). An existing folder is left as it is: it may be the project folder itself."""
+    if folder.is_dir():
+        return
+    if not folder.parent.exists():
+        private_folder(folder.parent)
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Make sure `path` exists with mode 0600 before SQLite opens it: SQLite creates the
+    write-ahead log (-wal) and shared-memory (-shm) files with the database file's mode, and
+    both hold every address, so they must not be readable by others either. Raises OSError."""
+    private_folder(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        with contextlib.suppress(PermissionError):  # someone else's file: theirs to set
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def new_sid() -> str:
@@ -82,18 +114,24 @@ class Database:
         self.path = path
         self.synchronous = synchronous
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
+            self._add_columns()
+            for extra in ("-wal", "-shm"):  # SQLite gives them the database's mode; older runs did not
+                with contextlib.suppress(FileNotFoundError, PermissionError):
+                    os.chmod(f"{path}{extra}", 0o600)
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
-        try:
-            os.chmod(path, 0o600)
-        except OSError:
-            pass
+
+    def _add_columns(self) -> None:
+        for table, column, kind in _ADDED_COLUMNS:
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @classmethod
     def read_only(cls, path: Path) -> Self:

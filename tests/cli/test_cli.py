@@ -135,7 +135,7 @@ def test_render_for_topics(project: Path, tmp_path: Path) -> None:
 def test_render_for_topics_without_any_article(project: Path, tmp_path: Path) -> None:
     result = cli(project, "render", "issues/2020-10.yaml", "--topics", "cbt", "--out", str(tmp_path / "o"))
     assert_clean(result)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip() == "--topics: a reader of cbt gets no article of this issue (no_match is 'skip')"
     assert not (tmp_path / "o").exists()
 

@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from ...delivery.sendtest import send_test
 from ...delivery.transports import describe
-from ...errors import NewsletterError
+from ...errors import NewsletterError, UsageError
 from ...mail.compose import parts
 from .assets import CSS, JS
 from .model import PreviewState
@@ -142,18 +142,18 @@ async def send_from_preview(state: PreviewState, name: str, variant: Variant, to
     composer = await asyncio.to_thread(state.composer)
     path = state.issue_paths().get(name)
     if path is None:
-        raise NewsletterError(f"there is no issue '{name}'")
+        raise UsageError(f"there is no issue '{name}'")
     issue = await asyncio.to_thread(composer.issue, path)
     settings, subscriber, topics = composer.settings, None, None
     if variant.kind == "subscriber":
         subs, _ = await asyncio.to_thread(state.read_subscribers, settings)
         subscriber = find_subscriber(subs, variant.subscriber)
         if subscriber is None:
-            raise NewsletterError(f"{variant.subscriber or 'no subscriber chosen'}: not in the subscriber list")
+            raise UsageError(f"{variant.subscriber or 'no subscriber chosen'}: not in the subscriber list")
     elif variant.kind == "topics":
         topics = variant.topics
     if not composer.selection_for(issue, subscriber.topics if subscriber else topics):
-        raise NewsletterError("this variant has no articles, so there is nothing to send")
+        raise UsageError("this variant has no articles, so there is nothing to send")
     reply = await send_test(composer, issue, to, topics=topics, subscriber=subscriber)
     return f"Sent to {to.strip()} via {describe(settings)}: {reply.code} {reply.text}"
 
@@ -247,7 +247,7 @@ def listen(port: int) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(f"{HOST}:{port} is already in use (another preview?); choose a free "
                             f"port with --port N") from None
-        raise NewsletterError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
 
 
 class PreviewServer(uvicorn.Server):
