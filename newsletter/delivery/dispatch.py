@@ -182,7 +182,7 @@ class Dispatcher:
             except Exception:  # noqa: BLE001, S112 - that reader's own problem, settled when it is their turn
                 continue
             if n > limit:
-                over.append(f"articles {[i + 1 for i in sel]}: {n:,} bytes")
+                over.append(f"the message with articles {[i + 1 for i in sel]} is {n:,} bytes")
         if over:
             self.stopper.stop(StopReason.TOO_LARGE, (
                 f"pre-flight: the relay accepts messages of at most {limit:,} bytes (SIZE), but "

@@ -99,8 +99,8 @@ def settle(result: Reply | SendError, attempts: int, retry: RetrySettings) -> Ve
 
 
 def _give_up(v: Verdict, attempts: int, retry: RetrySettings) -> Verdict:
-    reply = f"gave up after {attempts + 1} attempts (retry.max_attempts {retry.max_attempts}); the last: {v.reply}"
-    return replace(v, state="failed", reply=reply[:REPLY_CHARS], requeue=False, retry_in=0.0)
+    why = f" (gave up after {attempts + 1} attempts: retry.max_attempts is {retry.max_attempts})"
+    return replace(v, state="failed", reply=v.reply[:REPLY_CHARS - len(why)] + why, requeue=False, retry_in=0.0)
 
 
 __all__ = ["Outcome", "Verdict", "classify", "enhanced_code", "settle"]

@@ -83,7 +83,7 @@ class Pool:
             return  # the others carry on
         last = self.last.get(wid)
         self.stopper.stop(StopReason.UNREACHABLE, (
-            f"stopped: no connection to the relay worked for {self.window:.0f} s "
+            f"stopped: no connection to the relay worked for {self.window:.3g} s "
             f"({self.failures[wid]} attempts, the last: {last}); everyone not yet sent stays pending"))
 
     @property

@@ -108,10 +108,11 @@ class Campaigns(Database):
                 ((issue, k, s, e, v, st, why, now) for k, s, e, v, st, why in rows))
 
     def recover_interrupted(self, issue: str) -> int:
-        """Rows left in `sending` by a crash: the server may have the message → unknown."""
+        """Rows left in `sending` by a crash: the server may have the message → unknown (an
+        attempt: attempts are counted when a transaction is settled, which this one never was)."""
         with self.tx() as db:
-            cur = db.execute("UPDATE deliveries SET state='unknown', reply=COALESCE(reply, "
-                             "'interrupted while sending; may have been delivered'), updated=? "
+            cur = db.execute("UPDATE deliveries SET state='unknown', attempts=attempts+1, code=NULL, reply="
+                             "'interrupted while sending; may have been delivered', updated=? "
                              "WHERE issue=? AND state='sending'", (time.time(), issue))
             return cur.rowcount
 

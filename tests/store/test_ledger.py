@@ -106,8 +106,11 @@ def test_sids_are_stable_random_and_unique(ledger: Ledger) -> None:
 
 def test_interrupted_sending_becomes_unknown_and_is_not_due(ledger: Ledger) -> None:
     _add(ledger, "a@x.org", "b@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, True)])
+    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "4.7.1 greylisted", 0, 1)])
+    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0)])
     assert ledger.recover_interrupted("2020-10") == 1
+    (a,) = ledger.rows("2020-10", ["unknown"])  # an attempt, and not the earlier reply
+    assert (a.attempts, a.code, a.reply) == (2, None, "interrupted while sending; may have been delivered")
     assert [d.email_key for d in ledger.due("2020-10", resend_unknown=False)] == ["b@x.org"]
     assert {d.email_key for d in ledger.due("2020-10", resend_unknown=True)} == {"a@x.org", "b@x.org"}
 
