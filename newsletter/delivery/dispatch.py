@@ -157,13 +157,13 @@ class Dispatcher:
             self.ledger_error = self.ledger_error or exc
             self.stopper.stop(StopReason.STATE, str(exc))
         finally:
-            self.stopper.abort_hooks.discard(transport.abort)
             self.pool.leave(wid)
             self.commit.leave()
             try:
-                await transport.close()
+                await transport.close()  # an abort (end of the grace period) cuts its QUIT short
             except Exception:  # noqa: BLE001, S110 - a broken connection must not hide the outcome
                 pass
+            self.stopper.abort_hooks.discard(transport.abort)
 
     def _fits(self, limit: int | None) -> bool:
         """Pre-flight against the relay's SIZE (RFC 1870): the largest message of each variant

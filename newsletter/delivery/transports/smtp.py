@@ -22,6 +22,7 @@ from .base import ErrorKind, Reply, SendError, Stage
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 FLUSH_POLL = 0.002  # seconds between looks at the write buffer while a large message drains
+QUIT_TIMEOUT = 5.0  # seconds for the reply to QUIT
 
 
 def _wire_body(data: bytes) -> bytes:
@@ -217,12 +218,14 @@ class SMTPTransport:
                 cast(asyncio.Transport, smtp.transport).abort()
 
     async def close(self) -> None:
-        smtp, self._smtp = self._smtp, None
+        """QUIT politely, but briefly: a slow server must not hold up the end of a run."""
+        smtp = self._smtp
         if smtp is not None and smtp.is_connected:
             try:
-                await smtp.quit()
-            except aiosmtplib.SMTPException:
+                await smtp.quit(timeout=min(self.cfg.timeout, QUIT_TIMEOUT))
+            except (aiosmtplib.SMTPException, OSError):
                 smtp.close()
+        self._smtp = None
 
 
 def _size_limit(smtp: aiosmtplib.SMTP) -> int | None:
