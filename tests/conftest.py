@@ -107,3 +107,38 @@ def _hermetic() -> Iterator[None]:
     yield
     touched, _touched[:] = sorted(set(_touched)), []
     assert not touched, f"test opened the author's files: {touched}"
+
+
+# -- a real IMAP/POP3 server (Dovecot) for the bounce mailbox ------------------------------------
+@pytest.fixture(scope="session")
+def dovecot_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Debian's Dovecot on free loopback ports (IMAPS, POP3S) with its own CA; yields
+    (server, ca_file). Skips, saying why, only when Dovecot truly cannot start."""
+    import trustme
+
+    from tests.mailboxes import start_dovecot
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    try:
+        server = start_dovecot(b"".join(p.bytes() for p in cert.cert_chain_pems), cert.private_key_pem.bytes())
+    except RuntimeError as exc:
+        pytest.skip(f"Dovecot cannot start here: {exc}")
+    ca_file = tmp_path_factory.mktemp("mailbox-ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    yield server, ca_file
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(dovecot_server, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """An empty bounce mailbox on the Dovecot server, its credentials and CA in the environment."""
+    from tests.mailboxes import Mailbox
+
+    server, ca_file = dovecot_server
+    for k, v in server.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("NEWSLETTER_BOUNCES_CA_FILE", str(ca_file))
+    box = Mailbox(server, ca_file)
+    box.empty()
+    return box

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("cmd", [
-    ["ruff", "check", "--no-cache", "newsletter", "tests", "bench"],
+    ["ruff", "check", "--no-cache", "newsletter", "tests", "bench", "tools"],
     ["mypy", "--no-incremental", "newsletter"],
 ], ids=["ruff", "mypy"])
 def test_clean(cmd: list[str]) -> None:

@@ -17,6 +17,7 @@ COMMANDS = {
     "send-test": "send one [TEST] copy to any address (not recorded as a delivery)",
     "send": "dispatch an issue to the subscriber list (resumable)",
     "status": "show the delivery state of an issue",
+    "bounces": "read the bounce mailbox: suppress hard bounces and complaints, count soft bounces",
     "preview": "live preview in the browser while writing",
     "serve": "the public unsubscribe and preference pages",
     "subscribers": "subscriber list tools (export the merged list)",

@@ -30,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
         for state, n in counts.items():
             if n:
                 print(f"  {state:9s} {n}")
+        fb = ledger.feedback_counts(month)
+        if any(fb.values()):  # from `newsletter bounces` and the relay webhooks (distinct readers)
+            print(f"  bounced    {fb['hard']} hard (suppressed), {fb['soft']} soft")
+            print(f"  complained {fb['complaint']} (unsubscribed)")
         for d in ledger.rows(month, ["failed", "unknown", "deferred"]):
             reply = f"{d.code or ''} {d.reply or ''}".strip()
             print(f"  {d.state:9s} {d.email}: {reply} (attempts {d.attempts})")

@@ -61,14 +61,15 @@ def export_yaml(settings: Settings, subs: list[Subscriber], *,
     from ..store.ledger import Ledger
 
     prefs: dict[str, frozenset[str] | None] = {}
-    suppressed: dict[str, tuple[str, str, float]] = {}
+    suppressed: dict[str, tuple[str, str, float, str]] = {}
     sids: dict[str, str] = {}
     if settings.state_db.exists():
         ledger = Ledger.read_only(settings.state_db)
         try:
             sids = ledger.sids_for(((s.key, s.email) for s in subs), create=False)
             prefs = ledger.preferences()
-            suppressed = {k: (r.reason, r.source, r.created) for k, r in ledger.suppression_rows().items()}
+            suppressed = {k: (r.reason, r.source, r.created, r.detail)
+                          for k, r in ledger.suppression_rows().items()}
         finally:
             ledger.close()
     labels = settings.taxonomy.labels
@@ -77,9 +78,9 @@ def export_yaml(settings: Settings, subs: list[Subscriber], *,
     changed = 0
     for s in subs:
         if s.key in suppressed:
-            reason, src, when = suppressed[s.key]
+            reason, src, when, detail = suppressed[s.key]
             day = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d")
-            why = " ".join(reason.split())[:120]
+            why = " ".join(f"{_REASONS.get(reason, reason)}{': ' + detail if detail else ''}".split())[:120]
             left.append(f"# - email: {_display_email(s.email)}  # {why} on {day} ({src})")
             continue
         topics = s.topics
@@ -106,6 +107,10 @@ def export_yaml(settings: Settings, subs: list[Subscriber], *,
     if left:
         tail = "\n# Unsubscribed or suppressed (nothing is sent to them):\n" + "\n".join(left) + "\n"
     return head + body + tail, {"kept": len(entries), "changed": changed, "left": len(left)}
+
+
+_REASONS = {"unsubscribed": "unsubscribed", "hard-bounce": "hard bounce", "soft-bounces": "repeated soft bounces",
+            "complaint": "spam complaint"}
 
 
 def _display_email(addr: str) -> str:

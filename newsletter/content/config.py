@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
+from .feedback import FeedbackSettings, parse_feedback
+from .logo import Logo, parse_logo
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -78,6 +78,9 @@ class Settings:
     # Ctrl-C / SIGTERM: seconds the messages in flight may take to finish before their
     # connections are dropped (below `docker stop`'s 10 s before it kills)
     grace_seconds: float = 8.0
+    # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+    logo: Logo | None = None
 
     @property
     def domain(self) -> str:
@@ -115,8 +118,9 @@ def load_settings(root: Path | None = None) -> Settings:
 
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
-_OPTIONAL = ["reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from", "retry", "durability", "grace_seconds"]
+_OPTIONAL = ["logo", "reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
+             "connections", "rate", "envelope_from", "retry", "durability", "grace_seconds", "bounce_address",
+             "bounces", "webhooks"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -159,6 +163,8 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
     grace = _number(r, m.get("grace_seconds"), "grace_seconds", Settings.grace_seconds, 0, 3600)
+    logo = parse_logo(r, m["logo"]) if "logo" in m else None
+    feedback = parse_feedback(r, m)
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -168,7 +174,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability, grace_seconds=grace,
+        durability=durability, grace_seconds=grace, feedback=feedback, logo=logo,
     )
 
 
@@ -186,6 +192,9 @@ def _retry(r: Reader, node: YNode) -> RetrySettings:
         _number(r, m.get("backoff_seconds"), "retry.backoff_seconds", d.backoff_seconds, 0, 3600),
         int(_number(r, m.get("breaker_threshold"), "retry.breaker_threshold", d.breaker_threshold, 1, 10**6)),
     )
+
+
+_number = schema.number
 
 
 def _choice(r: Reader, m: dict[str, YNode], key: str, allowed: tuple[str, str]) -> str:
@@ -208,23 +217,6 @@ def _mailbox(r: Reader, node: YNode | None, path: str) -> Mailbox | None:
     except AddressError as exc:
         r.problem(node.line, node.col, path, str(exc))
         return None
-
-
-def _number(r: Reader, node: YNode | None, path: str, default: float, lo: float, hi: float) -> float:
-    if node is None:
-        return default
-    if node.kind not in ("int", "float"):
-        r.problem(node.line, node.col, path, f"expected a number, got {node.describe()}")
-        return default
-    # YAML 1.1 numbers include 0x10, 0o17, 1:30 (base 60), .inf and .nan; let PyYAML read them
-    scalar = yaml.ScalarNode(f"tag:yaml.org,2002:{node.kind}", str(node.value))
-    constructor = yaml.constructor.SafeConstructor()
-    read = constructor.construct_yaml_int if node.kind == "int" else constructor.construct_yaml_float
-    value = float(read(scalar))
-    if not lo <= value <= hi:  # also refuses nan
-        r.problem(node.line, node.col, path, f"must be between {lo:g} and {hi:g}, got {value:g}")
-        return default
-    return value
 
 
 def _smtp(r: Reader, node: YNode) -> SMTPSettings | None:

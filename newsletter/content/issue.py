@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import schema
+from . import advice, schema
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
 from .textfile import display_path
@@ -83,19 +83,23 @@ def _parse(r: Reader, node: YNode, path: Path, settings: Settings) -> Issue | No
     if m is None:
         return None
     month = _month(r, m.get("month"), path)
-    subject = schema.text(r, m.get("subject"), "subject", single_line=True, max_len=200)
+    subject = schema.text(r, m.get("subject"), "subject", single_line=True, max_len=200, words=True)
     if subject is not None and "subject" in m:
         try:
             check_header_value(subject, "the subject")
         except HeaderValueError as exc:
             r.problem(m["subject"].line, m["subject"].col, "subject", str(exc))
-    intro = schema.text(r, m.get("intro"), "intro", max_len=5_000)
+    intro = schema.prose(r, m.get("intro"), "intro", max_len=5_000)
     articles = _articles(r, m.get("articles"), settings)
     if r.errors or month is None or intro is None or articles is None:
         return None
     issue = Issue(path, month, "", intro, tuple(articles))
     subj = subject or default_subject(settings, issue.month_label)
-    return Issue(path, month, subj, intro, tuple(articles))
+    issue = Issue(path, month, subj, intro, tuple(articles))
+    items = m["articles"].value
+    assert isinstance(items, list)
+    advice.advise(r, issue, m.get("intro"), items, settings)
+    return issue
 
 
 def _month(r: Reader, node: YNode | None, path: Path) -> str | None:
@@ -141,13 +145,14 @@ def _article(r: Reader, node: YNode, path: str, settings: Settings) -> Article |
     m = schema.mapping(r, node, path, _ARTICLE_KEYS, _ARTICLE_OPTIONAL)
     if m is None:
         return None
-    title = schema.text(r, m.get("title"), f"{path}.title", single_line=True, max_len=300)
-    citation = schema.text(r, m.get("citation"), f"{path}.citation", single_line=False, max_len=1000)
+    title = schema.text(r, m.get("title"), f"{path}.title", single_line=True, max_len=300, words=True)
+    citation = schema.text(r, m.get("citation"), f"{path}.citation", single_line=False, max_len=1000,
+                           words=True)
     citation = " ".join(citation.split()) if citation else None
     doi = schema.doi(r, m.get("doi"), f"{path}.doi") if "doi" in m else None
     url = schema.http_url(r, m.get("url"), f"{path}.url") if "url" in m else None
-    summary = schema.text(r, m.get("summary"), f"{path}.summary", max_len=20_000)
-    implications = schema.text(r, m.get("implications"), f"{path}.implications", max_len=20_000)
+    summary = schema.prose(r, m.get("summary"), f"{path}.summary", max_len=20_000)
+    implications = schema.prose(r, m.get("implications"), f"{path}.implications", max_len=20_000)
     topics: list[str] = []
     tnode = m.get("topics")
     empty = tnode is not None and (tnode.kind == "null" or (tnode.kind == "seq" and not tnode.value))

@@ -6,6 +6,9 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+import yaml
+
+from . import prose as markdown
 from .yamltree import Reader, YNode
 
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -33,17 +36,32 @@ def mapping(r: Reader, node: YNode, path: str, required: Iterable[str],
     return node.value
 
 
+_QUOTE_HINT = " (put it in quotes if you mean the text)"
+
+
 def text(r: Reader, node: YNode | None, path: str, *, max_len: int = 100_000,
-         required: bool = True, single_line: bool = False) -> str | None:
-    """A string value. YAML 1.1 booleans, numbers, dates and nulls are refused, not coerced."""
+         required: bool = True, single_line: bool = False, words: bool = False) -> str | None:
+    """A string value. Every YAML 1.1/1.2 special scalar (booleans, numbers, dates, `null`,
+    `~`, `y`, `0o17`) is refused with a quoting hint, never coerced or dropped. With `words`
+    (prose and titles), a same-line comment after a plain value is refused (the text would end
+    before it) and list or table lines in a folded (>) block get a warning."""
     if node is None:
         return None
+    if words and not _whole(r, node, path):
+        return None
     if node.kind != "str":
-        if node.kind == "null" and not required:
-            return None
-        hint = " (put it in quotes if you mean the text)" if node.kind not in ("map", "seq", "null") else ""
+        if node.kind == "null" and not node.value and not required:
+            return None  # an empty value: no value
+        hint = _QUOTE_HINT if node.kind not in ("map", "seq") and node.value else ""
+        if node.kind == "null" and node.value and not required:
+            hint = " (put it in quotes if you mean the text, or leave the key out for none)"
         r.problem(node.line, node.col, path, f"expected text, got {node.describe()}{hint}")
         return None
+    for note in node.notes:
+        if note.kind == "special":
+            r.problem(note.line, note.col, path,
+                      f"'{node.value}' is {note.text}, ambiguous as text{_QUOTE_HINT}")
+            return None
     value = str(node.value)
     if required and not value.strip():
         r.problem(node.line, node.col, path, "must not be empty")
@@ -55,6 +73,36 @@ def text(r: Reader, node: YNode | None, path: str, *, max_len: int = 100_000,
         r.problem(node.line, node.col, path, "must be a single line")
         return None
     return value.strip() if single_line else value
+
+
+def _whole(r: Reader, node: YNode, path: str) -> bool:
+    """False (with the problem recorded) if YAML cut the text short at a comment."""
+    ok = True
+    for note in node.notes:
+        if note.kind == "comment":
+            kept = f"the text ends at {str(node.value)!r}" if node.value else "the value is empty"
+            r.problem(note.line, note.col, path,
+                      f"'{note.text}' is read as a YAML comment, so {kept}; put the whole value in "
+                      "quotes (\"...\") or use a '|' block, or put the comment on a line of its own")
+            ok = False
+        elif note.kind == "folded":
+            r.warn(note.line, note.col, path,
+                   f"'{note.text}' is Markdown list or table syntax in a folded block ('>'), which "
+                   "joins its lines into one paragraph; use '|' to keep the lines")
+    return ok
+
+
+def prose(r: Reader, node: YNode | None, path: str, *, max_len: int) -> str | None:
+    """Markdown text (`intro`, `summary`, `implications`): `text` with `words`, then every
+    construct outside the supported subset (content/prose.py) located in the file."""
+    value = text(r, node, path, max_len=max_len, words=True)
+    if value is None or node is None:
+        return value
+    found = markdown.problems(value)
+    for p in found:
+        line, col = r.locate(node, p.line, p.col)
+        r.problem(line, col, path, p.message)
+    return None if found else value
 
 
 def text_list(r: Reader, node: YNode | None, path: str) -> list[tuple[str, YNode]]:
@@ -73,6 +121,25 @@ def text_list(r: Reader, node: YNode | None, path: str) -> list[tuple[str, YNode
         if v is not None:
             out.append((v, item))
     return out
+
+
+def number(r: Reader, node: YNode | None, path: str, default: float, lo: float, hi: float) -> float:
+    """A number between lo and hi (YAML 1.1 spellings read as PyYAML reads them), else `default`
+    with a located problem."""
+    if node is None:
+        return default
+    if node.kind not in ("int", "float"):
+        r.problem(node.line, node.col, path, f"expected a number, got {node.describe()}")
+        return default
+    # YAML 1.1 numbers include 0x10, 0o17, 1:30 (base 60), .inf and .nan; let PyYAML read them
+    scalar = yaml.ScalarNode(f"tag:yaml.org,2002:{node.kind}", str(node.value))
+    constructor = yaml.constructor.SafeConstructor()
+    read = constructor.construct_yaml_int if node.kind == "int" else constructor.construct_yaml_float
+    value = float(read(scalar))
+    if not lo <= value <= hi:  # also refuses nan
+        r.problem(node.line, node.col, path, f"must be between {lo:g} and {hi:g}, got {value:g}")
+        return default
+    return value
 
 
 def http_url(r: Reader, node: YNode | None, path: str, *, https_only: bool = False) -> str | None:

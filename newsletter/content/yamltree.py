@@ -19,6 +19,7 @@ from yaml import events as ev
 
 from ..errors import InputError, Problem
 from .textfile import line_col, read_text
+from .yamlhints import INDICATOR_HINT, Note, scalar_notes, syntax_message
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -41,8 +42,6 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
 Value = dict[str, "YNode"] | list["YNode"] | str
-
-
 @dataclass
 class YNode:
     kind: str  # map | seq | str | int | float | bool | null | timestamp
@@ -50,13 +49,17 @@ class YNode:
     line: int
     col: int
     key_lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    style: str = ""  # of a scalar: '' plain, "'", '"', '|' or '>'
+    notes: tuple[Note, ...] = ()
 
     def describe(self) -> str:
         if self.kind in ("map", "seq"):
             return "a mapping" if self.kind == "map" else "a list"
         names = {"int": "a number", "float": "a number", "bool": "a boolean",
                  "null": "nothing", "timestamp": "a date", "str": "text"}
-        return f"{names[self.kind]} ({self.value!r})" if self.kind != "null" else "nothing"
+        if self.kind == "null":  # `null`, `Null`, `NULL`, `~`: YAML's "no value", not the word
+            return f"YAML's null ({self.value!r})" if self.value else "nothing"
+        return f"{names[self.kind]} ({self.value!r})"
 
 
 class Reader:
@@ -65,6 +68,7 @@ class Reader:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.problems: list[Problem] = []
+        self.lines: list[str] = []  # the source, when kept (not for a streamed list)
 
     def problem(self, line: int, col: int, fieldpath: str, message: str) -> None:
         self.problems.append(Problem(self.path, line, col, fieldpath, message))
@@ -96,6 +100,8 @@ class Reader:
         # libyaml reads UTF-8: given bytes it needs no copy of its own, and the decoded text (up
         # to four bytes a character) need not stay alive while a long list is parsed
         data = text.encode("utf-8")
+        if on_item is None:  # a content file: small, kept to see comments and locate text
+            self.lines = text.split("\n")
         del text
         return self._parse(data, on_item)
 
@@ -103,9 +109,25 @@ class Reader:
         return read_text(Path(self.path), max_bytes, lambda line, col, message: self.problem(line, col, "", message))
 
     def parse(self, text: str, on_item: Callable[[YNode], None] | None = None) -> YNode | None:
+        # libyaml skips a byte-order mark without counting it: marks index the text without it
+        text = text.removeprefix("\ufeff")
         if not self._no_controls(text):
             return None
+        if on_item is None:
+            self.lines = text.split("\n")
         return self._parse(text, on_item)
+
+    def locate(self, node: YNode, line: int, col: int) -> tuple[int, int]:
+        """File line:col (1-based) of 0-based `line`:`col` within a text scalar's value: exact
+        in a `|` block and on the first line of a plain or quoted value, else the value's start."""
+        if node.style == "|" and self.lines:
+            first = node.line  # the line after the indicator, 0-based
+            content = [ln for ln in self.lines[first:first + line + 1] if ln.strip()]
+            indent = len(content[0]) - len(content[0].lstrip(" ")) if content else 0
+            return first + line + 1, indent + col + 1
+        if line == 0 and node.style in ("", "'", '"'):
+            return node.line, node.col + col + (1 if node.style else 0)
+        return node.line, node.col
 
     def _no_controls(self, text: str) -> bool:
         bad = False
@@ -123,17 +145,12 @@ class Reader:
             return self._build(source, on_item)
         except yaml.MarkedYAMLError as exc:
             text = source.decode("utf-8") if isinstance(source, bytes) else source
-            mark, ctx = exc.problem_mark or exc.context_mark, exc.context_mark
+            mark = exc.problem_mark or exc.context_mark
             if mark and _NESTING_LIMIT.search(exc.problem or ""):
                 self._too_deep(text, mark.index, mark.line + 1, mark.column + 1)
                 return None
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            what = exc.problem or exc.context or "invalid YAML"
-            if mark and text[mark.index:mark.index + 1] == "\t":
-                what = "a tab character; YAML is indented with spaces, never tabs"
-            elif exc.problem and exc.context and ctx and mark and ctx.index != mark.index:
-                # e.g. where the unclosed bracket or quote started
-                what += f" ({exc.context} started on line {ctx.line + 1}, column {ctx.column + 1})"
+            what = syntax_message(exc, text)
             self.problem(line, col, "", f"YAML syntax error: {what}")
         except yaml.reader.ReaderError as exc:
             text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
@@ -174,13 +191,14 @@ class Reader:
         scalar, map_start, seq_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
         ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
         resolve, kinds, ynode = _RESOLVER.resolve, _SCALAR_KINDS, YNode
+        lines = self.lines
         for e in yaml.parse(source, Loader=_Loader):
             cls = e.__class__
             if cls is scalar:
                 mark = e.start_mark
                 if e.anchor is not None:
                     self.problem(mark.line + 1, mark.column + 1, "",
-                                 f"YAML anchors (&{e.anchor}) are not allowed")
+                                 f"YAML anchors (&{e.anchor}) are not allowed{INDICATOR_HINT}")
                     return None
                 tag = e.tag
                 if e.style:  # quoted or block scalar without an explicit tag: text
@@ -190,10 +208,16 @@ class Reader:
                         tag = resolve(yaml.ScalarNode, e.value, e.implicit)
                     kind = kinds.get(tag)
                 if kind is None:
-                    self.problem(mark.line + 1, mark.column + 1, "",
-                                 f"unsupported YAML tag {_short(tag)}")
+                    local = str(tag).startswith("!") and not str(tag).startswith("!!")  # `!important`
+                    self.problem(mark.line + 1, mark.column + 1, "", f"unsupported YAML tag "
+                                 f"{_short(tag)}{INDICATOR_HINT if local else ''}")
                     return None
                 node = ynode(kind, e.value, mark.line + 1, mark.column + 1)
+                if lines and kind in ("str", "null") and (e.style in ("", ">") or e.style is None):
+                    node.style = e.style or ""
+                    node.notes = scalar_notes(e, kind, lines)
+                elif e.style:
+                    node.style = e.style
                 c = control(e.value)  # written as an escape ("\0", "\e") in a quoted scalar
                 if c is not None:
                     self.problem(node.line, node.col, self._where(stack, handed, slot=True),
@@ -235,7 +259,8 @@ class Reader:
                 stack.append((ynode("map" if is_map else "seq", {} if is_map else [], line, col), []))
             elif cls is ev.AliasEvent:
                 mark = e.start_mark
-                self.problem(mark.line + 1, mark.column + 1, "", "YAML aliases (*name) are not allowed")
+                self.problem(mark.line + 1, mark.column + 1, "",
+                             f"YAML aliases (*name) are not allowed{INDICATOR_HINT}")
                 return None
             elif cls is ev.DocumentStartEvent:
                 docs += 1

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ..content.config import Settings
+from ..mail.compose import now_header
 from ..mail.message import CompiledVariant
-from ..store.ledger import Delivery, Ledger, LedgerError
+from ..store.ledger import Delivery, Ledger, LedgerError, Reason
 from .breaker import Breaker
 from .groupcommit import GroupCommit
 from .plan import Plan
@@ -87,7 +88,8 @@ class Dispatcher:
     def __init__(self, settings: Settings, ledger: Ledger, plan: Plan,
                  compiled: dict[tuple[int, ...], CompiledVariant],
                  transport_factory: Callable[[], Transport], *, connections: int,
-                 signer: Callable[[bytes], bytes] | None = None, progress: ProgressHook | None = None) -> None:
+                 signer: Callable[[bytes], bytes] | None = None, progress: ProgressHook | None = None,
+                 envelope: Callable[[str], str] | None = None) -> None:
         self.settings, self.ledger, self.plan, self.compiled = settings, ledger, plan, compiled
         self.factory, self.connections, self.signer = transport_factory, max(1, connections), signer
         self.issue = plan.issue.month
@@ -102,6 +104,8 @@ class Dispatcher:
         self.progress = progress
         self.ledger_error: LedgerError | None = None
         self.ready = asyncio.Event()  # the first connection is open and the messages fit the relay
+        # the envelope sender (MAIL FROM) by subscriber id: VERP with bounce_address, else fixed
+        self.envelope = envelope or (lambda sid: settings.envelope_from)
 
     async def run(self, due: list[Delivery]) -> Summary:
         """Send to everyone in `due`; returns the summary (`stop` says why it ended early)."""
@@ -189,8 +193,8 @@ class Dispatcher:
                 f"{'; '.join(over)}. Shorten the issue (or ask for a larger limit); nothing was sent"))
         return not over
 
-    def _message(self, key: str) -> bytes:
-        data = self.compiled[self.entries[key].selection].build(self.entries[key].recipient)
+    def _message(self, key: str, date: str | None = None) -> bytes:
+        data = self.compiled[self.entries[key].selection].build(self.entries[key].recipient, date=date)
         return self.signer(data) if self.signer else data
 
     async def _deliver(self, wid: int, transport: Transport, item: Delivery) -> None:
@@ -200,9 +204,12 @@ class Dispatcher:
             await self.commit.mark(key, "skipped", reply="suppressed during the run")
             self._count("skipped")
             return
+        # Date is stamped now (RFC 5322 §3.6.1), not when the campaign began; only a resend of
+        # an `unknown` message repeats the stored one, so it is the same message, byte for byte
+        date = item.date if item.state == "unknown" else now_header()
         result: Reply | SendError
         try:
-            data = self._message(key)
+            data = self._message(key, date)
         except Exception as exc:  # noqa: BLE001 - one reader's message, not the campaign
             result = SendError(ErrorKind.INTERNAL, None, f"cannot build the message: {type(exc).__name__}: {exc}")
         else:
@@ -211,12 +218,15 @@ class Dispatcher:
                 result = SendError(ErrorKind.RECIPIENT, 552, f"5.3.4 the message is {len(data):,} bytes; the "
                                    f"relay accepts at most {limit:,} (SIZE); not uploaded", Stage.MAIL)
             else:
+                await self.commit.mark(key, "sending", date=date)
+                # Paced after the group commit, which releases several connections at once: the
+                # rate limit holds on the wire (transaction starts), not just at the ledger.
                 if not await self.pacer.wait(self.stopper):
-                    self.queue.appendleft(item)  # untouched: still pending
+                    await self.commit.mark(key, item.state)  # stopped before it began: as it was
+                    self.queue.appendleft(item)
                     return
-                await self.commit.mark(key, "sending")
                 try:
-                    result = await transport.send(self.settings.envelope_from, entry.email, data,
+                    result = await transport.send(self.envelope(entry.sid), entry.email, data,
                                                   smtputf8=entry.smtputf8)
                 except SendError as exc:
                     result = exc
@@ -238,7 +248,7 @@ class Dispatcher:
             stopper.stop(StopReason.FATAL, f"stopped: {result}. Nobody was marked failed; fix the configuration "
                                            "and run `newsletter send` again")
         if v.suppress:
-            self.ledger.suppress(key, f"hard bounce: {v.code} {v.reply}"[:300], "smtp")
+            self.ledger.suppress(key, Reason.HARD_BOUNCE, "smtp", f"{v.code} {v.reply}")
         retry_at = time.time() + v.retry_in if v.state == "deferred" else 0.0
         await self.commit.mark(key, v.state, v.code, v.reply, retry_at, attempts=v.attempts)
         if v.requeue and not stopper.stopping:

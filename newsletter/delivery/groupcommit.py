@@ -30,7 +30,7 @@ class GroupCommit:
 
     def __init__(self, ledger: Ledger, issue: str) -> None:
         self.ledger, self.issue = ledger, issue
-        self.pending: list[tuple[str, str, int | None, str | None, float, int]] = []
+        self.pending: list[tuple[str, str, int | None, str | None, float, int, str | None]] = []
         self.waiters: list[asyncio.Future[None]] = []
         self.scheduled = False
         self.timer: asyncio.TimerHandle | None = None
@@ -39,12 +39,13 @@ class GroupCommit:
         self.unsynced = False  # a commit made without fsync is not on disk yet
 
     def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
-             next_attempt: float = 0.0, attempts: int = 0) -> asyncio.Future[None]:
-        """Record `state` for `key` (with the reply, when a retry is due, and `attempts` to add
-        to its count); the future resolves once the row is committed (LedgerError if not)."""
+             next_attempt: float = 0.0, attempts: int = 0, date: str | None = None) -> asyncio.Future[None]:
+        """Record `state` for `key` (with the reply, when a retry is due, `attempts` to add to
+        its count, and the Date header of a message being handed over); the future resolves
+        once the row is committed (LedgerError if not)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self.pending.append((key, state, code, reply, next_attempt, attempts))
+        self.pending.append((key, state, code, reply, next_attempt, attempts, date))
         self.waiters.append(fut)
         if len(self.pending) >= self.members:
             self._soon(loop)

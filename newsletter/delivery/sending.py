@@ -24,6 +24,7 @@ from ..errors import (
     TransientError,
 )
 from ..mail.compose import Composer, now_header
+from ..mail.verp import Verp
 from ..store import private_folder
 from ..store.ledger import Delivery, Ledger
 from .dispatch import Dispatcher, ProgressHook, Summary
@@ -142,7 +143,7 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
                     signer = load_signer(settings.dkim)
                 d = Dispatcher(settings, ledger, plan, compiled, factory,
                                connections=opts.connections or settings.connections, signer=signer,
-                               progress=progress)
+                               progress=progress, envelope=envelope_for(composer, issue.month))
                 due = [_lean(row, e) for row in ledger.iter_due(issue.month, resend_unknown=opts.resend_unknown)
                        if (e := d.entries.get(row.email_key)) is not None and not e.skip_reason]
                 dispatching = True
@@ -198,12 +199,22 @@ def _stopped(summary: Summary, d: Dispatcher, counts: dict[str, int], resume: st
     return err
 
 
+def envelope_for(composer: Composer, issue: str) -> Callable[[str], str] | None:
+    """MAIL FROM by subscriber id: `bounce_address` as VERP (LOCAL+TOKEN@domain, the token
+    signed and naming the issue and subscriber); None: the fixed envelope_from."""
+    bounce = composer.settings.feedback.bounce_address
+    if not bounce:
+        return None
+    verp = Verp(bounce, composer.keys)
+    return lambda sid: verp.address(issue, sid)
+
+
 def _lean(d: Delivery, e: Entry) -> Delivery:
     """The same row, sharing the plan's strings instead of holding copies of them: the list
     of everyone still due stays in memory for the whole run."""
     return Delivery(e.key, e.sid if e.sid == d.sid else d.sid, e.email if e.email == d.email else d.email,
                     sys.intern(d.variant), sys.intern(d.state), d.attempts, d.code, d.reply,
-                    d.next_attempt)
+                    d.next_attempt, d.date)
 
 
 async def _main(d: Dispatcher, due: list[Delivery]) -> Summary:

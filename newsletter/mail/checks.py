@@ -30,14 +30,19 @@ class _Links(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.links: list[tuple[str, int, int]] = []
         self.images: list[tuple[str | None, int, int]] = []
+        self.ids: set[str] = set()
+        self.sources: list[tuple[str, int, int]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         line, col = self.getpos()
+        if a.get("id"):
+            self.ids.add(a["id"] or "")
         if tag == "a" and "href" in a:
             self.links.append((a["href"] or "", line, col + 1))
         if tag == "img":
             self.images.append((a.get("alt"), line, col + 1))
+            self.sources.append((a.get("src") or "", line, col + 1))
 
     handle_startendtag = handle_starttag
 
@@ -49,16 +54,23 @@ def check_message(raw: bytes, html: str, text: str) -> list[Check]:
                      f"{size / 1024:.1f} KB of HTML (Gmail clips above {GMAIL_CLIP_BYTES // 1024} KB)"))
     p = _Links()
     p.feed(html)
-    bad = [(h, ln, c) for h, ln, c in p.links if not h.lower().startswith(("https://", "http://", "mailto:"))]
+    bad = [(h, ln, c) for h, ln, c in p.links if not h.lower().startswith(("https://", "http://", "mailto:"))
+           and not (h.startswith("#") and h[1:] in p.ids)]
     out.append(Check("links", not bad,
-                     f"{len(p.links)} links, all absolute http(s)" if not bad else
-                     f"link {bad[0][0]!r} is not an absolute http(s) URL",
+                     f"{len(p.links)} links, all absolute http(s) or to a place in the message" if not bad else
+                     f"link {bad[0][0]!r} is neither an absolute http(s) URL nor the id of an element "
+                     "of the message",
                      f"html {bad[0][1]}:{bad[0][2]}" if bad else ""))
     no_alt = [(ln, c) for alt, ln, c in p.images if alt is None]
     out.append(Check("image alt text", not no_alt,
                      f"{len(p.images)} images, all with alt text" if not no_alt else
                      f"{len(no_alt)} image(s) without alt text",
                      f"html {no_alt[0][0]}:{no_alt[0][1]}" if no_alt else ""))
+    insecure = [(s, ln, c) for s, ln, c in p.sources if not s.startswith("https://")]
+    out.append(Check("image addresses", not insecure,
+                     f"{len(p.sources)} images, all over https" if not insecure else
+                     f"image {insecure[0][0]!r} is not an https URL (mail clients block it)",
+                     f"html {insecure[0][1]}:{insecure[0][2]}" if insecure else ""))
     lines = raw.split(b"\r\n")
     longest = max(range(len(lines)), key=lambda i: len(lines[i]))
     out.append(Check("line length", len(lines[longest]) <= MAX_LINE,

@@ -30,7 +30,7 @@ class Composer:
     settings: Settings
     renderer: Renderer
     keys: TokenKeys
-    _rendered: dict[tuple[str, Selection], Rendered] = field(default_factory=dict)
+    _rendered: dict[tuple[str, Selection], tuple[Issue, Rendered]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path | None = None, settings: Settings | None = None) -> Composer:
@@ -44,9 +44,10 @@ class Composer:
     def render(self, issue: Issue, selection: Selection | None = None) -> Rendered:
         sel = tuple(range(len(issue.articles))) if selection is None else selection
         key = (f"{issue.path}:{issue.month}:{id(issue)}", sel)
-        if key not in self._rendered:
-            self._rendered[key] = self.renderer.render(issue, sel)
-        return self._rendered[key]
+        cached = self._rendered.get(key)
+        if cached is None or cached[0] is not issue:  # an id is reused once its object is gone
+            cached = self._rendered[key] = (issue, self.renderer.render(issue, sel))
+        return cached[1]
 
     def compile(self, issue: Issue, selection: Selection | None, *, campaign: str, date: str,
                 subject: str | None = None) -> CompiledVariant:

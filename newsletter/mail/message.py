@@ -13,7 +13,6 @@ import email.policy
 import hashlib
 import html
 import re
-import textwrap
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,6 +21,8 @@ from email.utils import formataddr
 from ..content.addresses import Mailbox
 from ..content.config import Settings
 from ..content.headers import check_header_value
+from . import wording
+from .plaintext import wrap
 from .render import GREETING, PREFERENCES_URL, TOPICS, UNSUBSCRIBE_URL, WIDTH, Rendered
 from .tokens import TokenKeys
 
@@ -64,12 +65,17 @@ def personal_values(settings: Settings, keys: TokenKeys, r: Recipient) -> Person
     if settings.unsubscribe_mailto:
         token = unsub.rsplit("/", 1)[1]
         lu += f",\r\n <mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
-    greeting = f"Hello {r.name}," if r.name else "Hello,"
-    return Personal(greeting, topics, unsub, prefs, lu)
+    return Personal(wording.greeting(r.name), topics, unsub, prefs, lu)
+
+
+def text_greeting(greeting: str) -> str:
+    """The greeting as the text part holds it: a paragraph of its own (the blank line before
+    it included), or nothing at all."""
+    return f"\n{greeting}\n" if greeting else ""
 
 
 def _text_values(p: Personal) -> dict[str, str]:
-    return {GREETING: p.greeting, TOPICS: textwrap.fill(p.topics, WIDTH),
+    return {GREETING: text_greeting(p.greeting), TOPICS: "\n".join(wrap(p.topics, WIDTH)),
             UNSUBSCRIBE_URL: p.unsubscribe_url, PREFERENCES_URL: p.preferences_url}
 
 
@@ -85,7 +91,34 @@ def fill(text: str, values: dict[str, str]) -> str:
 # -- quoted-printable with slots -------------------------------------------------------------------
 def _qp(data: str) -> bytes:
     enc = binascii.b2a_qp(data.replace("\r\n", "\n").encode("utf-8"), istext=True)
-    return _close_last_line(enc.replace(b"\n", _CRLF))
+    return _escape_from(_close_last_line(enc.replace(b"\n", _CRLF)))
+
+
+def quoted_printable(data: str) -> bytes:
+    """`data` as UTF-8 quoted-printable (RFC 2045 §6.7): CRLF lines of at most 76 characters,
+    a line starting `From ` written `=46rom ` (so mbox storage cannot alter it)."""
+    return _qp(data)
+
+
+def _escape_from(enc: bytes) -> bytes:
+    """Encode the F of an encoded line starting `From ` as =46: mbox storage would otherwise
+    turn the line into `>From ` (RFC 4155), changing the text and breaking DKIM."""
+    if b"From " not in enc:
+        return enc
+    lines = enc.split(_CRLF)
+    out = []
+    for line in lines:
+        while line.startswith(b"From "):
+            line = b"=46" + line[1:]
+            if len(line) <= 76:
+                break
+            cut = 75
+            while b"=" in line[cut - 2:cut]:  # never split an =XX escape
+                cut -= 1
+            out.append(line[:cut] + b"=")
+            line = line[cut:]
+        out.append(line)
+    return _CRLF.join(out)
 
 
 def _close_last_line(enc: bytes) -> bytes:
@@ -121,7 +154,9 @@ def _encode_values(values: dict[str, str]) -> dict[str, bytes]:
 @dataclass
 class CompiledVariant:
     rendered: Rendered
-    head: bytes  # From, Reply-To, Subject, Date, MIME-Version, List-Id, List-Unsubscribe-Post
+    head: bytes  # From, Reply-To, Subject
+    date: str  # the Date header's value unless `build` is given another
+    tail: bytes  # MIME-Version, List-Id, List-Unsubscribe-Post, Precedence
     mime_head: bytes  # Content-Type of the multipart and the blank line
     text_chunks: list[bytes | str]
     html_chunks: list[bytes | str]
@@ -136,7 +171,7 @@ class CompiledVariant:
         """The encoded footer line (text, HTML); readers share few topic sets, so it is cached."""
         enc = self._topics.get(topics)
         if enc is None:
-            enc = (_qp(textwrap.fill(topics, WIDTH)) + _SOFT, _qp(html.escape(topics)) + _SOFT)
+            enc = (_qp("\n".join(wrap(topics, WIDTH))) + _SOFT, _qp(html.escape(topics)) + _SOFT)
             if len(self._topics) < _TOPICS_CACHE:
                 self._topics[topics] = enc
         return enc
@@ -144,11 +179,13 @@ class CompiledVariant:
     def message_id(self, sid: str) -> str:
         return f"<{self.campaign}.{sid}@{self.domain}>"
 
-    def build(self, r: Recipient, message_id: str | None = None) -> bytes:
+    def build(self, r: Recipient, message_id: str | None = None, date: str | None = None) -> bytes:
+        """The message for `r`. `date` (RFC 5322 date-time) is stamped when the message is
+        handed over; a resend of an `unknown` message passes the stored one (same bytes)."""
         p = personal_values(self.settings, self.keys, r)
         text_topics, html_topics = self._topics_line(p.topics)
         greeting, unsub, prefs = p.greeting, p.unsubscribe_url, p.preferences_url
-        text_vals = {GREETING: _qp(greeting) + _SOFT, TOPICS: text_topics,
+        text_vals = {GREETING: _qp(text_greeting(greeting)) + _SOFT, TOPICS: text_topics,
                      UNSUBSCRIBE_URL: _qp(unsub) + _SOFT, PREFERENCES_URL: _qp(prefs) + _SOFT}
         html_vals = {GREETING: _qp(html.escape(greeting)) + _SOFT, TOPICS: html_topics,
                      UNSUBSCRIBE_URL: _qp(html.escape(unsub)) + _SOFT,
@@ -157,7 +194,7 @@ class CompiledVariant:
         mid = message_id or self.message_id(r.sid)
         b = self.boundary
         parts = [
-            self.head, to, b"Message-ID: ", mid.encode(), _CRLF,
+            self.head, b"Date: ", (date or self.date).encode(), _CRLF, self.tail, to, b"Message-ID: ", mid.encode(), _CRLF,
             b"List-Unsubscribe: ", p.list_unsubscribe.encode(), _CRLF,
             self.mime_head,
             b"--", b, _CRLF, b'Content-Type: text/plain; charset="utf-8"', _CRLF,
@@ -188,6 +225,12 @@ def _utf8_mailbox(name: str, addr: str) -> str:
 
 
 def header_lines(settings: Settings, subject: str, date: str) -> bytes:
+    head, tail = _header_parts(settings, subject)
+    return head + f"Date: {date}\r\n".encode() + tail
+
+
+def _header_parts(settings: Settings, subject: str) -> tuple[bytes, bytes]:
+    """The fixed headers before and after Date (which is stamped per message)."""
     pol = email.policy.SMTP
     sender = settings.sender
     lines = [pol.fold_binary("From", _fmt(sender))]
@@ -195,13 +238,14 @@ def header_lines(settings: Settings, subject: str, date: str) -> bytes:
         lines.append(pol.fold_binary("Reply-To", _fmt(settings.reply_to)))
     lines += [
         pol.fold_binary("Subject", check_header_value(subject, "subject")),
-        f"Date: {date}\r\n".encode(),
+    ]
+    tail = [
         b"MIME-Version: 1.0\r\n",
         pol.fold_binary("List-Id", f"{settings.name} <{settings.list_id}>"),
         b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
         b"Precedence: list\r\n",
     ]
-    return b"".join(lines)
+    return b"".join(lines), b"".join(tail)
 
 
 def _fmt(box: Mailbox) -> str:
@@ -210,11 +254,11 @@ def _fmt(box: Mailbox) -> str:
 
 def compile_variant(settings: Settings, keys: TokenKeys, rendered: Rendered, *, campaign: str,
                     date: str, subject: str | None = None) -> CompiledVariant:
-    head = header_lines(settings, subject or rendered.subject, date)
+    head, tail = _header_parts(settings, subject or rendered.subject)
     digest = hashlib.sha256(rendered.html.encode() + rendered.text.encode()).hexdigest()[:24]
     boundary = f"=_nl_{digest}".encode()
     mime_head = b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n\r\n'
-    return CompiledVariant(rendered, head, mime_head, _encode_with_slots(rendered.text),
+    return CompiledVariant(rendered, head, date, tail, mime_head, _encode_with_slots(rendered.text),
                            _encode_with_slots(rendered.html), boundary, settings.domain, campaign,
                            settings, keys)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import textwrap
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,10 +19,14 @@ from markupsafe import Markup
 
 from ..content.config import Settings
 from ..content.issue import Article, Issue
+from ..content.slugs import article_slugs
 from ..content.textfile import display_path
 from ..errors import TemplateError
-from . import markup
+from . import markup, wording
 from .mjmllint import lint
+from .outlook import fit_widths
+from .plaintext import LIMIT, wrap
+from .tokens import MAX_LENGTH as MAX_TOKEN_LENGTH
 
 GREETING = "__NL_GREETING__"
 TOPICS = "__NL_TOPICS__"
@@ -85,53 +88,72 @@ class Renderer:
 
     # -- rendering -----------------------------------------------------------------------------
     def render(self, issue: Issue, selection: Sequence[int] | None = None) -> Rendered:
-        sel = tuple(range(len(issue.articles))) if selection is None else tuple(selection)
-        chosen = [issue.articles[i] for i in sel]
-        also = [a.title for i, a in enumerate(issue.articles) if i not in sel]
+        """One variant (`selection`: indexes of the articles it holds; None = all of them)."""
+        n = len(issue.articles)
+        sel = tuple(range(n)) if selection is None else tuple(selection)
+        anchors = article_slugs([a.title for a in issue.articles])
         web_url = archive_url(self.settings, issue)
+        also = [{"title": a.title, "url": f"{web_url}#{anchors[i]}"}
+                for i, a in enumerate(issue.articles) if i not in sel]
         base = {"name": self.settings.name, "month_label": issue.month_label,
-                "subject": issue.subject, "web_url": web_url, "also": also,
+                "subject": issue.subject, "web_url": web_url,
+                "notice": wording.partial_notice(len(sel), n),
                 "postal_address": self.settings.postal_address}
         mjml_src = self._run(self._html, HTML_TEMPLATE, {
             **base,
-            "preheader": _preheader(issue.intro),
+            "also": also,
+            "logo": self.settings.logo,
+            "preheader": wording.preheader(issue.intro),
+            "preheader_spacer": Markup("&zwnj;&nbsp;" * wording.SPACER_PAIRS),
             "intro_html": Markup(markup.to_html(issue.intro)),
-            "articles": [self._html_article(a) for a in chosen],
+            "articles": [self._html_article(issue.articles[i], anchors[i]) for i in sel],
         })
         html = self._to_html(mjml_src)
-        refs = markup.References()
-        text_articles = [self._text_article(a, refs) for a in chosen]
+        refs = markup.References()  # numbered in reading order: intro, articles, also, footer
+        notice = "\n".join(wrap(base["notice"], WIDTH)) if base["notice"] else ""
+        intro = markup.to_text(issue.intro, refs)
+        text_articles = [self._text_article(issue.articles[i], refs) for i in sel]
+        text_also = [_bullet(f"{o['title']} [{refs.number(o['url'])}]") for o in also]
         web_ref = refs.number(web_url)
+        url_room = len(self.settings.base_url) + len("/p/") + MAX_TOKEN_LENGTH
         text = self._run(self._text, TEXT_TEMPLATE, {
             **base,
-            "intro": markup.to_text(issue.intro, refs),
+            "notice": notice,
+            "intro": intro,
+            "contents": [_bullet(issue.articles[i].title) for i in sel] if len(sel) > 1 else [],
             "articles": text_articles,
-            "also": [textwrap.fill(t, WIDTH, initial_indent="- ", subsequent_indent="  ")
-                     for t in also],
+            "also": text_also,
             "web_ref": web_ref,
-            "references": refs.urls,
-            "postal_wrapped": textwrap.fill(self.settings.postal_address, WIDTH),
+            "references": refs.lines(),
+            "preferences_line": _footer_line("Change your topics:", PREFERENCES_URL, url_room),
+            "unsubscribe_line": _footer_line("Unsubscribe:", UNSUBSCRIBE_URL, url_room),
+            "postal_wrapped": "\n".join(wrap(self.settings.postal_address, WIDTH)),
         })
         return Rendered(sel, issue.subject, html, text)
 
-    def _html_article(self, a: Article) -> dict[str, Any]:
+    def _html_article(self, a: Article, anchor: str) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
-        return {"title": a.title, "citation": a.citation, "link": a.link, "link_label": a.link,
+        notes = markup.Notes()
+        return {"title": a.title, "anchor": anchor, "citation": a.citation, "link": a.link,
                 "topic_labels": [labels[t] for t in a.topics],
-                "summary_html": Markup(markup.to_html(a.summary)),
-                "implications_html": Markup(markup.to_html(a.implications))}
+                "summary_html": Markup(markup.to_html(a.summary, notes)),
+                "implications_html": Markup(markup.to_html(a.implications, notes)),
+                "notes_html": Markup(markup.notes_html(notes))}
 
     def _text_article(self, a: Article, refs: markup.References) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        title = wrap(a.title, WIDTH)  # the author's case: titles carry gene names, units, Greek
+        notes = markup.Notes()
         return {
-            "title_wrapped": textwrap.fill(a.title.upper(), WIDTH),
-            "citation_wrapped": textwrap.fill(a.citation, WIDTH) if a.citation else "",
-            "link": a.link, "link_label": "DOI" if a.doi else "Link",
-            "link_ref": refs.number(a.link) if a.link else 0,
-            "topics_wrapped": textwrap.fill(", ".join(labels[t] for t in a.topics), WIDTH,
-                                            initial_indent=" " * 8)[8:],
-            "summary": markup.to_text(a.summary, refs),
-            "implications": markup.to_text(a.implications, refs),
+            "title_wrapped": "\n".join(title),
+            "title_rule": "=" * max(len(line) for line in title),
+            "citation_wrapped": "\n".join(wrap(a.citation, WIDTH)) if a.citation else "",
+            "topics_wrapped": "\n".join(wrap(", ".join(labels[t] for t in a.topics), WIDTH, "Topics: ")),
+            "summary": markup.to_text(a.summary, refs, notes),
+            "implications": markup.to_text(a.implications, refs, notes),
+            "notes": markup.notes_text(notes.text),
+            "link": a.link,
+            "link_ref": refs.number(a.link) if a.link else 0,  # numbered after the prose it follows
         }
 
     def _run(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
@@ -159,7 +181,7 @@ class Renderer:
         if left:
             raise TemplateError(f"{self._display(HTML_TEMPLATE)}: <{left.group(1)}> was not "
                                 "rendered by MJML (unknown or misplaced element)")
-        return inline_css_faithfully(html, inline_css)
+        return inline_css_faithfully(fit_widths(html), inline_css)
 
 
 def archive_url(settings: Settings, issue: Issue) -> str:
@@ -188,11 +210,14 @@ def inline_css_faithfully(html: str, css: str) -> str:
     return out
 
 
-def _preheader(intro: str, limit: int = 140) -> str:
-    plain = markup.to_plain(intro)
-    if len(plain) <= limit:
-        return plain
-    return plain[:limit].rsplit(" ", 1)[0] + "…"
+def _bullet(line: str) -> str:
+    return "\n".join(wrap(line, WIDTH, "- ", "  "))
+
+
+def _footer_line(label: str, marker: str, url_room: int) -> str:
+    """`label URL` on one line when the longest URL the marker can become fits in 78 columns,
+    else the URL on a line of its own (URLs are the only lines allowed past 78)."""
+    return f"{label} {marker}" if len(label) + 1 + url_room <= LIMIT else f"{label}\n{marker}"
 
 
 def _template_line(exc: BaseException, name: str) -> int:

@@ -23,6 +23,7 @@ from ..store import private_folder
 
 ENV = "NEWSLETTER_TOKEN_KEYS"
 _KID = re.compile(r"^[A-Za-z0-9]{1,8}$")
+MAX_LENGTH = 8 + 1 + 12 + 1 + 16  # the longest token _TOKEN accepts, for laying out text lines
 _TOKEN = re.compile(r"^([A-Za-z0-9]{1,8})\.([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{16})$")
 
 

@@ -2,6 +2,19 @@
 their deliveries) in SQLite. Imports only `newsletter.errors` and `newsletter.content`."""
 
 from .db import private_folder
-from .ledger import STATES, Busy, Delivery, Ledger, LedgerError, State, new_sid
+from .ledger import (
+    STATES,
+    Busy,
+    Delivery,
+    FeedbackEvent,
+    Ledger,
+    LedgerError,
+    Lift,
+    Reason,
+    Recorded,
+    State,
+    new_sid,
+)
 
-__all__ = ["STATES", "Busy", "Delivery", "Ledger", "LedgerError", "State", "new_sid", "private_folder"]
+__all__ = ["STATES", "Busy", "Delivery", "FeedbackEvent", "Ledger", "LedgerError", "Lift", "Reason", "Recorded",
+           "State", "new_sid", "private_folder"]

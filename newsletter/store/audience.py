@@ -8,8 +8,28 @@ import time
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .db import Database, new_sid
+
+
+class Reason(StrEnum):
+    """Why an address is suppressed (the `reason` column): the reader's own unsubscribe, a
+    hard bounce, repeated soft bounces, or a spam complaint (RFC 5965 feedback report)."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    HARD_BOUNCE = "hard-bounce"
+    SOFT_BOUNCES = "soft-bounces"
+    COMPLAINT = "complaint"
+
+
+@dataclass(frozen=True)
+class Lift:
+    """What `lift_suppression` did: `lifted` the suppression whose kind was `reason`, or kept it
+    (a complaint without `complaint_confirmed`); reason None: the address was not suppressed."""
+
+    lifted: bool
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -19,9 +39,10 @@ class Preference:
 
 @dataclass(frozen=True)
 class SuppressionRow:
-    reason: str
+    reason: str  # a Reason (older databases may hold other words)
     source: str
     created: float
+    detail: str = ""
 
 
 class Audience(Database):
@@ -52,10 +73,31 @@ class Audience(Database):
         return (row[0], row[1]) if row else None
 
     # -- suppressions ------------------------------------------------------------------------------
-    def suppress(self, email_key: str, reason: str, source: str) -> None:
+    def suppress(self, email_key: str, reason: str, source: str, detail: str = "") -> None:
+        """Suppress the address (kept as it is if already suppressed). `reason` is a `Reason`;
+        `detail` the human text (e.g. the server's reply), at most 300 characters kept."""
         with self.tx() as db:
-            db.execute("INSERT OR IGNORE INTO suppressions VALUES (?,?,?,?)",
-                       (email_key, reason, source, time.time()))
+            db.execute("INSERT OR IGNORE INTO suppressions (email_key, reason, source, created, detail) "
+                       "VALUES (?,?,?,?,?)", (email_key, str(reason), source, time.time(), detail[:300]))
+
+    def lift_suppression(self, email_key: str, *, source: str, complaint_confirmed: bool = False) -> Lift:
+        """The re-subscribe rule, for a reader who re-subscribes through a confirmed double
+        opt-in: an unsubscribe, a hard bounce or repeated soft bounces are lifted; a spam
+        complaint only when the reader also confirmed they want the mail again
+        (`complaint_confirmed`). The change is logged as an event (kind 'resubscribed')."""
+        now = time.time()
+        with self.tx() as db:
+            row = db.execute("SELECT reason FROM suppressions WHERE email_key=?", (email_key,)).fetchone()
+            if row is None:
+                return Lift(False, None)
+            if row[0] == Reason.COMPLAINT and not complaint_confirmed:
+                return Lift(False, row[0])
+            db.execute("DELETE FROM suppressions WHERE email_key=?", (email_key,))
+            person = db.execute("SELECT sid FROM people WHERE email_key=?", (email_key,)).fetchone()
+            db.execute("INSERT INTO events (at, sid, kind, detail) VALUES (?,?,?,?)",
+                       (now, person[0] if person else None, "resubscribed",
+                        json.dumps({"lifted": row[0], "source": source}, sort_keys=True)))
+            return Lift(True, row[0])
 
     def unsuppress(self, email_key: str, *, reason: str | None = None) -> None:
         """Lift the suppression (only if its reason is `reason`, when given)."""
@@ -72,14 +114,19 @@ class Audience(Database):
     def suppressions(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT email_key, reason FROM suppressions"))
 
+    def _detail_column(self) -> str:
+        # a database made by an older version and only opened read-only has no `detail` yet
+        cols = {row[1] for row in self.db.execute("PRAGMA table_info(suppressions)")}
+        return "detail" if "detail" in cols else "''"
+
     def suppression_rows(self) -> dict[str, SuppressionRow]:
-        """email_key → why, by whom and when, for every suppressed address."""
-        return {k: SuppressionRow(r, s, t) for k, r, s, t in
-                self.db.execute("SELECT email_key, reason, source, created FROM suppressions")}
+        """email_key → why, by whom, when and the details, for every suppressed address."""
+        q = f"SELECT email_key, reason, source, created, {self._detail_column()} FROM suppressions"
+        return {k: SuppressionRow(r, s, t, d) for k, r, s, t, d in self.db.execute(q)}
 
     def suppression(self, email_key: str) -> SuppressionRow | None:
-        row = self.db.execute("SELECT reason, source, created FROM suppressions WHERE email_key=?",
-                              (email_key,)).fetchone()
+        row = self.db.execute(f"SELECT reason, source, created, {self._detail_column()} FROM suppressions "
+                              "WHERE email_key=?", (email_key,)).fetchone()
         return SuppressionRow(*row) if row else None
 
     def unsubscribe_many(self, items: list[tuple[str, str, dict[str, object]]],

@@ -42,9 +42,10 @@ class Delivery:
     code: int | None
     reply: str | None
     next_attempt: float
+    date: str | None = None  # the Date header of the last message handed over (for a resend)
 
 
-_COLUMNS = "email_key, sid, email, variant, state, attempts, code, reply, next_attempt"
+_COLUMNS = "email_key, sid, email, variant, state, attempts, code, reply, next_attempt, date_header"
 
 
 class Campaigns(Database):
@@ -134,18 +135,21 @@ class Campaigns(Database):
                               "state='deferred'", (issue,)).fetchone()
         return row[0] if row and row[0] is not None else None
 
-    def mark_many(self, issue: str, updates: list[tuple[str, str, int | None, str | None, float, int]]) -> None:
-        """(email_key, state, code, reply, next_attempt, attempts added) in one transaction."""
+    def mark_many(self, issue: str,
+                  updates: list[tuple[str, str, int | None, str | None, float, int, str | None]]) -> None:
+        """(email_key, state, code, reply, next_attempt, attempts added, date_header) in one
+        transaction; a date_header (of the message being handed over) replaces the stored one."""
         now = time.time()
         with self.tx() as db:
             db.executemany(
                 "UPDATE deliveries SET state=?, code=COALESCE(?, code), reply=COALESCE(?, reply), "
-                "next_attempt=?, attempts=attempts+?, updated=? WHERE issue=? AND email_key=?",
-                [(st, code, reply, nxt, int(count), now, issue, key)
-                 for key, st, code, reply, nxt, count in updates])
+                "next_attempt=?, attempts=attempts+?, updated=?, date_header=COALESCE(?, date_header) "
+                "WHERE issue=? AND email_key=?",
+                [(st, code, reply, nxt, int(count), now, date, issue, key)
+                 for key, st, code, reply, nxt, count, date in updates])
 
     def mark_skipped(self, issue: str, keys: list[str], reason: str) -> None:
-        self.mark_many(issue, [(k, "skipped", None, reason, 0, 0) for k in keys])
+        self.mark_many(issue, [(k, "skipped", None, reason, 0, 0, None) for k in keys])
 
     def skip_removed(self, issue: str, present: set[str], reason: str) -> int:
         """Settle as `skipped` (with `reason`) everyone still pending or deferred in this

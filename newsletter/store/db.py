@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     reply TEXT,
     next_attempt REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
+    date_header TEXT,
     PRIMARY KEY (issue, email_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (issue, state);
@@ -67,11 +68,27 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,
     detail TEXT
 );
+-- what came back (feedback.py): each bounce mailbox message / webhook event once, and the
+-- bounces and complaints found in them
+CREATE TABLE IF NOT EXISTS inbound (
+    message_key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bounces (
+    at REAL NOT NULL,
+    message_key TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    issue TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('hard','soft','complaint')),
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    UNIQUE (message_key, email_key)
+);
+CREATE INDEX IF NOT EXISTS bounces_by_address ON bounces (email_key, kind, at);
+CREATE INDEX IF NOT EXISTS bounces_by_issue ON bounces (issue, kind);
 """
-
-
-# columns added after the first release: (table, column, type), added to older databases on open
-_ADDED_COLUMNS = [("campaigns", "issue_path", "TEXT"), ("campaigns", "list_path", "TEXT")]
 
 
 class LedgerError(StateError):
@@ -109,6 +126,23 @@ def new_sid() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to `_SCHEMA`."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(campaigns)")}
+    for column in ("issue_path", "list_path"):  # what a campaign was sent with, to resume it
+        if column not in columns:
+            db.execute(f"ALTER TABLE campaigns ADD COLUMN {column} TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+    if "date_header" not in columns:  # the Date of each message, stamped when handed over
+        db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
+    if "detail" not in columns:
+        # suppressions.reason became a kind (audience.Reason); the text moved to `detail`
+        db.execute("ALTER TABLE suppressions ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
+        db.execute("UPDATE suppressions SET detail=TRIM(SUBSTR(reason, 13)), reason='hard-bounce' "
+                   "WHERE reason LIKE 'hard bounce:%'")
+
+
 class Database:
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = path
@@ -120,18 +154,12 @@ class Database:
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
-            self._add_columns()
+            _migrate(self.db)
             for extra in ("-wal", "-shm"):  # SQLite gives them the database's mode; older runs did not
                 with contextlib.suppress(FileNotFoundError, PermissionError):
                     os.chmod(f"{path}{extra}", 0o600)
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
-
-    def _add_columns(self) -> None:
-        for table, column, kind in _ADDED_COLUMNS:
-            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @classmethod
     def read_only(cls, path: Path) -> Self:

@@ -11,6 +11,8 @@ from newsletter.content.config import load_settings
 from newsletter.content.taxonomy import Taxonomy
 from newsletter.errors import InputError
 
+from ..conftest import add_config
+
 
 def config_text(project: Path) -> str:
     return (project / "newsletter.yaml").read_text(encoding="utf-8")
@@ -252,7 +254,8 @@ def test_taxonomy_order_and_suggestions() -> None:
     ("name: [x\n", ("newsletter.yaml:2:1: YAML syntax error: did not find expected ',' or ']' "
                   "(while parsing a flow sequence started on line 1, column 7)")),
     ("- a\n", "newsletter.yaml:1:1: expected a mapping, got a list"),
-    ("name: &n X\n", "newsletter.yaml:1:7: YAML anchors (&n) are not allowed"),
+    ("name: &n X\n", ("newsletter.yaml:1:7: YAML anchors (&n) are not allowed; if this is text, put "
+         "the whole value in quotes (\"...\", or a '|' block for several lines)")),
 ])
 def test_bad_files(text: str, message: str, project: Path) -> None:
     assert refused(project, text) == message
@@ -273,3 +276,94 @@ def test_durability(project: Path) -> None:
     cfg.write_text(cfg.read_text().replace("durability: process", "durability: fast"))
     with pytest.raises(InputError, match=r"durability: must be 'disk' or 'process', got 'fast'"):
         load_settings(project)
+
+
+# --- renamed topics: aliases ------------------------------------------------------------------
+
+def test_renamed_label_keeps_its_old_spelling(project: Path) -> None:
+    """Adherance → Adherence: readers see the new label; files written with the old one still load."""
+    from newsletter.content.issue import load_issue
+    from newsletter.content.subscribers import load_subscribers
+
+    s = load_settings(project)
+    assert s.taxonomy.labels["adherence"] == "Adherence"
+    assert "Adherance" not in s.taxonomy.labels.values()
+    for name in ("Adherance", "adherance", "ADHERENCE", "adherence"):
+        assert s.taxonomy.lookup(name) == "adherence"
+    assert s.taxonomy.suggest("Adherense") == " (did you mean 'Adherence'?)"
+    issue = (project / "issues" / "2021-04.yaml")
+    issue.write_text(issue.read_text().replace("[alliance, adherence,", "[alliance, Adherance,"))
+    assert load_issue(issue, s).articles[0].topics == ("adherence", "alliance", "common-factors")
+    subs = project / "subscribers.yaml"
+    subs.write_text("- email: a@example.org\n  topics: [Adherance]\n")
+    people, reader = load_subscribers(subs, s)
+    assert reader.problems == [] and people[0].topics == frozenset({"adherence"})
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("  empathie: {label: Empathie, aliases: [Empathy]}\n",
+     "{n}:41: topics.empathie.aliases[0]: alias 'Empathy' is the label of 'empathy'"),
+    ("  other: {label: Other, aliases: [cbt]}\n",
+     "{n}:35: topics.other.aliases[0]: alias 'cbt' is the slug of the topic 'cbt'"),
+    ("  other: {label: Other, aliases: [Adherance]}\n",
+     "{n}:35: topics.other.aliases[0]: alias 'Adherance' is an alias of 'adherence'"),
+    ("  other: {label: Adherance}\n", "{n}:18: topics.other: label 'Adherance' is an alias of 'adherence'"),
+    ("  other: {name: Other}\n", "{n}:10: topics.other: missing required key 'label'"),
+])
+def test_bad_alias(extra: str, message: str, project: Path) -> None:
+    text = with_topics(project, extra)
+    n = line_of(text, extra.rstrip("\n"))
+    got = refused(project, text)
+    assert message.format(n=n) in got
+
+
+# --- logo ---------------------------------------------------------------------------------------
+
+def test_logo(project: Path) -> None:
+    assert load_settings(project).logo is None
+    add_config(project, 'logo:\n  url: "https://news.example.org/logo.png"\n  alt: Practice Research Digest\n')
+    logo = load_settings(project).logo
+    assert logo is not None and (logo.url, logo.alt, logo.width) == (
+        "https://news.example.org/logo.png", "Practice Research Digest", 160)
+
+
+@pytest.mark.parametrize("logo, message", [
+    ('{url: "http://news.example.org/l.png", alt: Logo}', "logo.url:"),
+    ('{url: "https://news.example.org/l.png"}', "logo: missing required key 'alt'"),
+    ('{url: "https://news.example.org/l.png", alt: ""}', "logo.alt: must not be empty"),
+    ('{url: "https://news.example.org/l.png", alt: Logo, width: 900}',
+     "logo.width: expected a whole number of pixels from 16 to 552, got 900"),
+    ('{url: "https://news.example.org/l.png", alt: Logo, width: wide}', "logo.width: expected a whole number"),
+])
+def test_bad_logo(logo: str, message: str, project: Path) -> None:
+    text = config_text(project) + f"logo: {logo}\n"
+    assert message in refused(project, text)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("bounce_address: bounces+x@news.example.org", "bounce_address: must not contain '+'"),
+    ("bounce_address: a-very-long-bounce-mailbox@news.example.org", "bounce_address: the part before @ may have at most 18"),
+    ('bounce_address: "Bounces <bounces@news.example.org>"', "bounce_address: give the bare address"),
+    ("bounces:\n  soft_limit: 0", "bounces.soft_limit: must be between 1 and 1000, got 0"),
+    ("bounces:\n  soft_dayz: 3", "bounces.soft_dayz: unknown key 'soft_dayz' (did you mean 'soft_days'?)"),
+    ("webhooks:\n  ses:\n    topic_arns: [newsletter]", "webhooks.ses.topic_arns: 'newsletter' is not an SNS topic ARN"),
+    ("webhooks:\n  ses:\n    topic_arns: [arn:aws:sns:eu-west-1:123456789012:x]\n    cert_host: '('",
+     "webhooks.ses.cert_host: not a regular expression"),
+])
+def test_feedback_settings_problems(project: Path, text: str, message: str) -> None:
+    cfg = project / "newsletter.yaml"
+    cfg.write_text(cfg.read_text() + "\n" + text + "\n")
+    with pytest.raises(InputError) as e:
+        load_settings(project)
+    assert message in str(e.value)
+
+
+def test_feedback_settings(project: Path) -> None:
+    cfg = project / "newsletter.yaml"
+    cfg.write_text(cfg.read_text() + "\nbounce_address: Bounces@News.Example.org\nbounces:\n  mailbox: imaps://imap."
+                   "example.org/Bounces\n  soft_limit: 5\n  soft_days: 90\nwebhooks:\n  postmark: {}\n")
+    fb = load_settings(project).feedback
+    assert fb.bounce_address == "Bounces@news.example.org"
+    assert (fb.bounces.mailbox, fb.bounces.soft_limit, fb.bounces.soft_days) == ("imaps://imap.example.org/Bounces", 5, 90)
+    assert fb.webhooks.postmark is not None and fb.webhooks.ses is None
+    assert load_settings(project).envelope_from == "digest@news.example.org"  # test copies keep the plain sender

@@ -14,6 +14,8 @@ from newsletter.errors import InputError
 
 CASES = Path(__file__).parent.parent / "cases"
 GOLDEN = Path(__file__).parent.parent / "golden"
+NO_LINK = ("has neither doi nor url: readers get no link to the paper (add its DOI, or a url if it "
+           "has none)")
 PATH = "{path}"  # in expected.txt: the issue's path as shown to the user (issues/NAME.yaml)
 
 ARTICLE = """\
@@ -99,8 +101,12 @@ def test_example_issues_load_cleanly(project: Path, settings) -> None:  # type: 
     assert len(paths) >= 3
     for path in paths:
         issue, reader = read_issue(path, settings)
-        assert reader.problems == [], path
+        # the real articles without a DOI or URL (as the blog published them) are the only advice
+        assert reader.errors == [], path
+        assert {p.message for p in reader.warnings} <= {NO_LINK}, (path, reader.warnings)
         assert issue is not None and issue.month == path.stem
+        assert [p.field for p in reader.warnings] == [
+            f"articles[{i}]" for i, a in enumerate(issue.articles) if not a.link]
         assert 2 <= len(issue.articles) <= 3
         for a in issue.articles:
             assert a.topics and all(settings.taxonomy.lookup(t) == t for t in a.topics)
@@ -218,7 +224,8 @@ def test_one_or_four_articles_warn(n: int, project: Path, settings) -> None:  # 
 
 @pytest.mark.parametrize("n", [2, 3])
 def test_two_or_three_articles_are_quiet(n: int, project: Path, settings) -> None:  # type: ignore[no-untyped-def]
-    text = issue_text(*(article(f"Paper {i}") for i in range(n)))
+    text = issue_text(*(article(f"Paper {i}", extra=f'    url: "https://example.org/{i}"\n')
+                        for i in range(n)))
     issue, reader = read_issue(write(project, text), settings)
     assert issue is not None and reader.problems == []
 
@@ -247,7 +254,7 @@ def test_duplicate_topics_in_one_article_collapse(project: Path, settings) -> No
     ("'   '", "must not be empty"),
     ("[a, b]", "expected text, got a list"),
     ("2021-01-01", "expected text, got a date ('2021-01-01') (put it in quotes if you mean the text)"),
-    ("null", "expected text, got nothing"),
+    ("null", "expected text, got YAML's null ('null') (put it in quotes if you mean the text)"),
 ])
 def test_bad_titles(title: str, message: str, project: Path, settings) -> None:  # type: ignore[no-untyped-def]
     text = issue_text(article("A").replace('"A"', title), article("B"))
@@ -385,3 +392,59 @@ def test_encodings(data: str | bytes, where: str | None, project: Path, settings
         p = reader.problems[0]
         assert f"{p.line}:{p.col}" == where
         assert "UTF-8" in p.message
+
+
+FOLDED = """month: "2020-10"
+intro: >
+  A folded intro is fine
+  when it is prose.
+articles:
+  - title: "A"
+    topics: [cbt]
+    summary: |
+      A summary.
+    implications: >
+      Do three things:
+
+      - ask early
+      - ask often
+  - title: "B"
+    topics: [group]
+    summary: >
+      | Group | n |
+      |---|---|
+      | CBT | 4 |
+    implications: |
+      What to do.
+"""
+
+
+def test_a_folded_block_holding_a_list_or_table_gets_a_warning(project: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    """`>` joins the lines of a list into one; the file still loads, and `check` says why."""
+    (project / "issues" / "2020-10.yaml").write_text(FOLDED)
+    issue, r = read_issue(project / "issues" / "2020-10.yaml", settings)
+    assert issue is not None and issue.articles[0].implications.endswith("- ask early - ask often\n")
+    hint = "is Markdown list or table syntax in a folded block ('>'), which joins its lines into one " \
+           "paragraph; use '|' to keep the lines"
+    assert [str(p) for p in r.warnings if "folded" in p.message] == [
+        f"issues/2020-10.yaml:13:7: warning: articles[0].implications: '- ask early' {hint}",
+        f"issues/2020-10.yaml:18:7: warning: articles[1].summary: '| Group | n |' {hint}"]
+
+
+@pytest.mark.parametrize(("value", "kept"), [
+    ('"Session #3 predicts drop-out"', "Session #3 predicts drop-out"),
+    ("'Our pick #1'", "Our pick #1"),
+    ("Session#3 is one word", "Session#3 is one word"),  # '#' without a space before is text
+    ("|\n      Pick #1 of the month", "Pick #1 of the month\n"),
+    ('"null"', "null"), ("'~'", "~"), ('"y"', "y"), ('"@home"', "@home"),
+])
+def test_quoted_or_block_values_keep_every_character(value: str, kept: str, project: Path,
+                                                     settings) -> None:  # type: ignore[no-untyped-def]
+    src = (CASES / "44-comment-cuts-text" / "2020-10.yaml").read_text()
+    src = src.replace("Session #3 predicts drop-out", value).replace(
+        "intro: Our pick #1 this month is a trial of group CBT.", "intro: Hi.").replace(
+        "    citation: Smith, J. (2020). Early sessions. #Journal of Practice, 1, 2.\n", "").replace(
+        "implications: #1 lesson is to ask early", "implications: Ask.")
+    (project / "issues" / "2020-10.yaml").write_text(src)
+    issue = load_issue(project / "issues" / "2020-10.yaml", settings)
+    assert issue.articles[0].title == kept.strip() or issue.articles[0].title == kept

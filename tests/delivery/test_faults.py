@@ -41,10 +41,10 @@ def test_each_recipients_refusal_is_settled_for_them_alone(project: Path, smtp: 
         getattr(smtp, where)[f"reader{2 * i:05d}@example.org"] = [reply]
     build = CompiledVariant.build
 
-    def build_or_fail(self, r, message_id=None):  # type: ignore[no-untyped-def]
+    def build_or_fail(self, r, message_id=None, date=None):  # type: ignore[no-untyped-def]
         if r.email == f"reader{n - 1:05d}@example.org":  # a fault of our own, for one reader only
             raise ValueError("cannot encode this reader's name")
-        return build(self, r, message_id)
+        return build(self, r, message_id, date)
 
     monkeypatch.setattr(CompiledVariant, "build", build_or_fail)
     summary, counts = send_issue(project, n)  # no exception: nothing stops the campaign

@@ -34,3 +34,7 @@ def test_each_rule_can_fail(composer) -> None:  # type: ignore[no-untyped-def]
     assert not _by_name(check_message(encoded, html, text))["list-unsubscribe"].ok
     no_link = text.replace("/u/", "/x/")
     assert not _by_name(check_message(raw, html, no_link))["unsubscribe link"].ok
+    plain_http = html.replace("</body>", '<img src="http://example.org/i.png" alt="Forest plot"></body>')
+    c = _by_name(check_message(raw, plain_http, text))
+    assert not c["image addresses"].ok and "'http://example.org/i.png'" in c["image addresses"].message
+

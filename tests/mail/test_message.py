@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from newsletter.content.variants import all_selections
 from newsletter.mail.checks import check_message, failures
 from newsletter.mail.compose import parts
 from newsletter.mail.message import Recipient, build_with_email_package, compile_variant, header_lines
+from newsletter.mail.wording import first_name
 
 DATE = "Thu, 01 Oct 2020 08:00:00 +0000"
 PEOPLE = [
@@ -92,14 +94,18 @@ def test_non_ascii_names_round_trip(composer, issue) -> None:  # type: ignore[no
         to = m["To"].addresses[0]
         assert to.display_name == r.name and to.addr_spec == r.email
         html, text = parts(_build(composer, issue, r))
-        if r.name:
-            assert f"Hello {r.name}," in text
+        first = first_name(r.name)
+        if first:  # greeted by first name (in both parts), not greeted at all without a name
+            assert f"Hello {first}," in text and f"Hello {html_escape(first)}," in html
+        else:
+            assert "Hello" not in text and "Hello" not in html
     zoe = _build(composer, issue, PEOPLE[1])
     assert b"To: =?utf-8?" in zoe  # RFC 2047 for the display name, address untouched
     eve = _parse(_build(composer, issue, PEOPLE[2]))
     assert eve["To"].addresses[0].addr_spec == "x@example.com"  # quoting kept the real address
-    html, _ = parts(_build(composer, issue, PEOPLE[2]))
-    assert "&lt;ceo@bank.example.com&gt;" in html and "<ceo@bank" not in html
+    marked_up = Recipient("x@example.com", "<b>Eve</b> Smith", None, "CCCCCCCCCCCC")
+    html, _ = parts(_build(composer, issue, marked_up))
+    assert "Hello &lt;b&gt;Eve&lt;/b&gt;," in html and "<b>Eve" not in html
 
 
 def test_idn_and_smtputf8_addresses(composer, issue) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +140,8 @@ def test_also_this_month_lists_the_others(composer, issue) -> None:  # type: ign
     raw = _build(composer, issue, PEOPLE[0], (1,))
     html, text = parts(raw)
     assert "Also this month" in html and "Also this month" in text
-    assert issue.articles[0].title.upper() not in text
+    heading = issue.articles[0].title + "\n="  # a title heads an article; here it is only listed
+    assert heading not in text.replace("\r\n", "\n")
     assert issue.articles[0].title in text and issue.articles[2].title in text
     assert html.count("https://news.example.org/archive/2020-10") >= 3
 
@@ -198,3 +205,50 @@ def test_dkim_signature_verifies_offline_and_covers_list_headers(composer, issue
 
     with pytest.raises(NewsletterError, match="chmod 600"):
         load_signer(DKIMSettings("s2026", "news.example.org", kf))
+
+
+FROM_ISSUE = """month: "2020-10"
+intro: |
+  From this month on, the digest has figures.
+articles:
+  - title: "From bench to bedside"
+    topics: [cbt]
+    summary: |
+      The first paragraph.
+
+      From the client's side, the sessions felt short.
+    implications: |
+      - From now on, ask.
+"""
+
+
+def test_a_body_line_starting_from_survives_mbox_storage(composer, project, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """mbox (RFC 4155) turns a body line `From ` into `>From `: every such line is sent as
+    `=46rom ` (quoted-printable), so a mailbox stores and shows the author's words."""
+    import mailbox
+
+    (project / "issues" / "2020-10.yaml").write_text(FROM_ISSUE)
+    issue = composer.issue("issues/2020-10.yaml")
+    raw = composer.compile(issue, (0,), campaign="2020-10", date=DATE).build(PEOPLE[0])
+    body = raw.split(b"\r\n\r\n", 1)[1]
+    assert not [ln for ln in body.split(b"\r\n") if ln.startswith(b"From ")]
+    assert b"\r\n=46rom the client" in body
+    box = mailbox.mbox(tmp_path / "box")
+    box.add(raw)
+    box.flush()
+    stored = bytes(next(iter(mailbox.mbox(tmp_path / "box"))))
+    html, text = parts(stored)
+    for words in ("From this month on", "From the client's side", "From now on", "From bench to bedside"):
+        assert words in text and words in html
+    assert ">From" not in text and "&gt;From" not in html
+
+
+@pytest.mark.parametrize("line", ["From " + "x" * 71, "From " + "é" * 40, "From From From", "From =3D " * 9])
+def test_qp_from_escape_keeps_lines_within_76(line: str) -> None:
+    import quopri
+
+    from newsletter.mail.message import quoted_printable
+
+    enc = quoted_printable(line + "\n" + line)
+    assert all(len(ln) <= 76 and not ln.startswith(b"From ") for ln in enc.split(b"\r\n"))
+    assert quopri.decodestring(enc.replace(b"\r\n", b"\n")).decode() == line + "\n" + line

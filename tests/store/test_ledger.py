@@ -63,8 +63,9 @@ def test_files_of_an_older_run_are_made_private(tmp_path: Path) -> None:
 
 def test_people_no_longer_on_the_list_are_skipped_and_come_back_when_readded(ledger: Ledger) -> None:
     _add(ledger, "a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "sent", 250, "ok", 0, 1), ("b@x.org", "deferred", 451, "later", 0, 1),
-                                 ("c@x.org", "failed", 550, "no", 0, 1)])
+    ledger.mark_many("2020-10", [("a@x.org", "sent", 250, "ok", 0, 1, None),
+                                 ("b@x.org", "deferred", 451, "later", 0, 1, None),
+                                 ("c@x.org", "failed", 550, "no", 0, 1, None)])
     # b (deferred) and d (pending) left the list; a (sent) and c (failed) keep their outcome
     assert ledger.skip_removed("2020-10", {"e@x.org"}, "removed from the list") == 2
     rows = {d.email_key: (d.state, d.reply) for d in ledger.rows("2020-10", STATES)}
@@ -106,8 +107,8 @@ def test_sids_are_stable_random_and_unique(ledger: Ledger) -> None:
 
 def test_interrupted_sending_becomes_unknown_and_is_not_due(ledger: Ledger) -> None:
     _add(ledger, "a@x.org", "b@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "4.7.1 greylisted", 0, 1)])
-    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0)])
+    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "4.7.1 greylisted", 0, 1, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, "Thu, 01 Oct 2020 08:00:00 +0000")])
     assert ledger.recover_interrupted("2020-10") == 1
     (a,) = ledger.rows("2020-10", ["unknown"])  # an attempt, and not the earlier reply
     assert (a.attempts, a.code, a.reply) == (2, None, "interrupted while sending; may have been delivered")
@@ -117,7 +118,7 @@ def test_interrupted_sending_becomes_unknown_and_is_not_due(ledger: Ledger) -> N
 
 def test_deferred_is_due_only_after_its_time(ledger: Ledger) -> None:
     _add(ledger, "a@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "greylisted", 2_000_000_000.0, True)])
+    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "greylisted", 2_000_000_000.0, True, None)])
     assert ledger.due("2020-10", resend_unknown=False, now=1_999_999_999.0) == []
     (d,) = ledger.due("2020-10", resend_unknown=False, now=2_000_000_001.0)
     assert d.attempts == 1 and d.code == 451
@@ -125,9 +126,9 @@ def test_deferred_is_due_only_after_its_time(ledger: Ledger) -> None:
 
 def test_re_adding_never_resets_sent_failed_or_unknown(ledger: Ledger) -> None:
     _add(ledger, "s@x.org", "f@x.org", "u@x.org", "p@x.org")
-    ledger.mark_many("2020-10", [("s@x.org", "sent", 250, "ok", 0, True),
-                                 ("f@x.org", "failed", 550, "no", 0, True),
-                                 ("u@x.org", "unknown", None, "lost", 0, True)])
+    ledger.mark_many("2020-10", [("s@x.org", "sent", 250, "ok", 0, True, None),
+                                 ("f@x.org", "failed", 550, "no", 0, True, None),
+                                 ("u@x.org", "unknown", None, "lost", 0, True, None)])
     _add(ledger, "s@x.org", "f@x.org", "u@x.org", "p@x.org")
     _add(ledger, "p@x.org", state="skipped")
     assert ledger.counts("2020-10") | {} == {"pending": 0, "sending": 0, "sent": 1, "deferred": 0,
@@ -173,4 +174,4 @@ def test_read_only_open_writes_nothing(tmp_path: Path) -> None:
     Ledger(path).close()
     ro = Ledger.read_only(path)
     with pytest.raises(sqlite3.OperationalError):
-        ro.db.execute("INSERT INTO suppressions VALUES ('a','b','c',0)")
+        ro.db.execute("INSERT INTO suppressions (email_key, reason, source, created) VALUES ('a','b','c',0)")

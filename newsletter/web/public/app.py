@@ -9,6 +9,8 @@ Routes (under the path of base_url, if it has one):
   GET  /archive/YYYY-MM the issue with every article and neutral text for the personal parts
   GET  /manage          where the personal links are (the web version links here)
   GET  /healthz         200 "ok" when the state database answers
+  POST /webhooks/ses, /webhooks/postmark   relay bounce/complaint webhooks, when configured
+                        (signature-verified or authenticated: webhooks.py)
 
 A 'u' token only unsubscribes; the preference page needs the separate 'p' token from the same
 e-mail, and no page hands out one kind of token in exchange for the other. Bad tokens of any
@@ -21,6 +23,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -29,7 +32,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from ...content.config import Settings
 from ...mail.compose import SAMPLE_SID, Composer
@@ -37,6 +40,7 @@ from .archive import Archive
 from .middleware import SecurityHeaders
 from .pages import mask_email, render
 from .state import Person, State, Unavailable
+from .webhooks import webhook_routes
 
 log = logging.getLogger("newsletter.serve")
 
@@ -60,6 +64,7 @@ def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Co
         Route("/archive/{month}", pages.archive_page, methods=["GET"]),
         Route("/manage", pages.manage, methods=["GET"]),
         Route("/healthz", pages.healthz, methods=["GET"]),
+        *webhook_routes(settings, state, composer.keys),
     ]
     prefix = urlsplit(settings.base_url).path.rstrip("/")
     routes: list[BaseRoute] = [Mount(prefix, routes=inner)] if prefix else inner
@@ -270,5 +275,25 @@ class _Pages:
     async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         titles = {404: "Not found", 405: "Not allowed", 413: "Too large"}
-        return self.message(titles.get(exc.status_code, "Request not accepted"),
-                            "This address does not accept that request.", status=exc.status_code)
+        response = self.message(titles.get(exc.status_code, "Request not accepted"),
+                                "This address does not accept that request.", status=exc.status_code)
+        if exc.status_code == 405:  # RFC 9110 §15.5.6: a 405 MUST list the methods the path allows
+            # routing has already narrowed the scope to the mount it entered: start from the top again
+            top = {**request.scope, "root_path": request.scope.get("app_root_path", ""), "path_params": {}}
+            response.headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, top))
+        return response
+
+
+def allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> list[str]:
+    """Every method some route serves at the request's path (Starlette's own `Allow` names only
+    the first route that matches the path, and one path here has a route per method)."""
+    methods: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            methods.update(allowed_methods(route.routes, {**scope, **child}))
+        elif isinstance(route, Route) and route.methods:
+            methods.update(route.methods)
+    return sorted(methods)
