@@ -163,11 +163,16 @@ class Database:
 
     @classmethod
     def read_only(cls, path: Path) -> Self:
-        """Open an existing database without writing anything (for --dry-run and status)."""
+        """Open an existing database without writing anything (for --dry-run and status). A
+        file whose tables were never created (the first run stopped at once) reads as empty."""
         self = cls.__new__(cls)
         self.path = path
         try:
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='campaigns'").fetchone() is None:
+                self.db.close()
+                self.db = sqlite3.connect(":memory:", isolation_level=None)
+                self.db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
         return self

@@ -169,6 +169,14 @@ def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
         Ledger(blocker / "sub" / "n.sqlite3")
 
 
+def test_a_database_never_given_its_tables_reads_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "n.sqlite3"
+    path.touch()  # the first run was stopped between creating the file and its tables
+    ro = Ledger.read_only(path)
+    assert ro.campaign("2020-10") is None and ro.unfinished() == [] and ro.suppressions() == {}
+    assert path.stat().st_size == 0  # and nothing was written
+
+
 def test_read_only_open_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "n.sqlite3"
     Ledger(path).close()
