@@ -169,7 +169,7 @@ class Database:
         self.path = path
         try:
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-            if self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='campaigns'").fetchone() is None:
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' LIMIT 1").fetchone() is None:
                 self.db.close()
                 self.db = sqlite3.connect(":memory:", isolation_level=None)
                 self.db.executescript(_SCHEMA)
