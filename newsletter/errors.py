@@ -1,7 +1,7 @@
 """One exception root. Its message is exactly what the user sees; the CLI adds nothing.
 
 Every expected failure is a subclass with one of the exit codes documented in README's table
-(2, 3, 4, 5, 6, 7, 130). `NewsletterError` itself is never raised: exit 1 is left to bugs,
+(2, 3, 4, 5, 6, 7, 8, 130). `NewsletterError` itself is never raised: exit 1 is left to bugs,
 which print their traceback (tests/test_exit_codes.py checks both)."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class ContentChanged(NewsletterError):
     """A campaign is bound to what it first sent; the issue, templates or configuration
     changed since, and --force was not given."""
 
-    exit_code = 7
+    exit_code = 8
 
 
 class Interrupted(NewsletterError):
@@ -102,3 +102,9 @@ class Interrupted(NewsletterError):
 
     exit_code = 130
 
+
+class RegistryUnavailable(NewsletterError):
+    """`check --online` or `cite` could not ask the DOI registries (network down, timeouts,
+    rate limits, server errors): nothing was concluded about the DOIs concerned."""
+
+    exit_code = 7

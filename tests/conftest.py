@@ -82,6 +82,24 @@ def tls_ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     return server_ctx, ca_file
 
 
+@pytest.fixture(scope="session")
+def registry_server() -> Iterator[object]:
+    """One loopback HTTP server for the fake DOI registries (tests/fake_registry.py)."""
+    from tests.fake_registry import start_server
+
+    yield from start_server()
+
+
+@pytest.fixture
+def fake_registry(registry_server):  # type: ignore[no-untyped-def]
+    """A fake Crossref + doi.org with no records yet and no faults queued."""
+    from tests.fake_registry import FakeRegistry
+
+    registry_server.clear()
+    yield FakeRegistry(registry_server)
+    registry_server.clear()
+
+
 # -- hermeticity: no test opens the author's own content or output -------------------------------
 _AUTHOR_FILES = tuple(str(REPO / name) for name in ("issues", "newsletter.yaml", "outbox", "state"))
 _touched: list[str] = []

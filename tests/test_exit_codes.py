@@ -144,6 +144,12 @@ def _content_changed(e: Env) -> list[str]:
     return _send()
 
 
+def _registries_down(e: Env) -> list[str]:
+    url = f"http://127.0.0.1:{free_port()}"  # nobody listens
+    e.env.update(NEWSLETTER_CROSSREF_URL=url, NEWSLETTER_DOI_URL=url)
+    return ["check", "--online", "--no-subscribers", "--timeout", "2"]
+
+
 def _interrupted(e: Env) -> list[str]:
     write_subscribers(e.site, 3)
     e.signal = signal.SIGTERM
@@ -166,7 +172,8 @@ CASES: list[tuple[int, str, Callable[[Env], list[str]], str]] = [
     (4, "send-test refused by policy", _test_refused("550 5.7.26 unauthenticated", "data"), "5.7.26"),
     (5, "already being sent", _locked, "already being sent"),
     (6, "state database cannot be written", _state_unwritable, "blocker/send-2020-10.lock: cannot create"),
-    (7, "content changed since the campaign began", _content_changed, "--force"),
+    (7, "DOI registries unreachable", _registries_down, "could not check"),
+    (8, "content changed since the campaign began", _content_changed, "--force"),
     (130, "SIGTERM during pre-flight", _interrupted, "interrupted"),
 ]
 

@@ -13,13 +13,15 @@ from ..errors import NewsletterError
 
 COMMANDS = {
     "check": "validate issues and the subscriber list, render every variant and check it",
+    "cite": "print the APA 7 reference of a DOI (from references/, or looked up and cached)",
     "render": "write the finished HTML, text and .eml of an issue (or one reader's copy)",
     "send-test": "send one [TEST] copy to any address (not recorded as a delivery)",
     "send": "dispatch an issue to the subscriber list (resumable)",
     "status": "show the delivery state of an issue",
     "bounces": "read the bounce mailbox: suppress hard bounces and complaints, count soft bounces",
     "preview": "live preview in the browser while writing",
-    "serve": "the public unsubscribe and preference pages",
+    "serve": "the public pages: unsubscribe, preferences, archive, feeds, signup",
+    "site": "the public archive as static files (site build --out DIR)",
     "subscribers": "subscriber list tools (export the merged list)",
 }
 

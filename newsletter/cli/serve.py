@@ -15,6 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.add_argument("--subscribers", help="subscriber list, for names and topics on the preference "
                                          "page (default: subscribers.yaml, else subscribers.example.yaml)")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                   help="proxies whose X-Forwarded-For gives the client's address, for the signup limits "
+                        "(default 127.0.0.1: a reverse proxy on this machine)")
     p.add_argument("--archive-drafts", action="store_true",
                    help="also show issues that have not been sent yet under /archive/ (local use)")
 
@@ -38,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"serving the pages of {settings.base_url} on http://{args.host}:{args.port} "
           f"(state: {settings.state_db}, subscribers: {subs})", file=sys.stderr)
     # uvicorn's access log would write every token into the log; serve.py logs redacted paths.
+    # X-Forwarded-For is believed only from --forwarded-allow-ips (the per-client signup limit).
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, server_header=False,
-                log_level="info", proxy_headers=False)
+                log_level="info", proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
     return 0

@@ -1,7 +1,8 @@
 """`newsletter subscribers export`: the subscriber file with the changes readers made on the
 web pages applied, so the author can keep their file in step.
 
-Topics changed on the preference page replace the file's topics. Unsubscribed (and otherwise
+Readers who confirmed a signup on the web are included, with their consent record (when they
+asked and confirmed, the source, the topics) as comments. Topics changed on the web replace the file's topics. Unsubscribed (and otherwise
 suppressed) addresses are left out of the list and named in comments at the end: they stay
 suppressed in the state database either way, so re-adding them to the file sends nothing.
 People in the state database who are no longer in the file are not exported.
@@ -23,6 +24,7 @@ from .common import default_subscribers, print_warnings, root_of
 if TYPE_CHECKING:
     from ..content.config import Settings
     from ..content.subscribers import Subscriber
+    from ..store.ledger import ConsentRecord
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,40 +50,50 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         _write_atomic(Path(args.out), text)
-    print(f"exported {stats['kept']} subscriber(s) ({stats['changed']} with topics changed on the "
-          f"web; {stats['left']} unsubscribed or suppressed, listed as comments)"
+    print(f"exported {stats['kept']} subscriber(s) ({stats['web']} signed up on the web, {stats['changed']} "
+          f"with topics changed on the web; {stats['left']} unsubscribed or suppressed, listed as comments)"
           + ("" if args.out == "-" else f" to {args.out}"), file=sys.stderr)
     return 0
 
 
 def export_yaml(settings: Settings, subs: list[Subscriber], *,
                 source: Path) -> tuple[str, dict[str, int]]:
+    """The list as YAML text: the file's subscribers and the readers who confirmed a signup on
+    the web, each with the topics that `send` uses, the consent record of web signups as
+    comments, suppressed addresses as comments at the end; and counts for the summary."""
     import yaml
 
+    from ..delivery.plan import web_only
     from ..store.ledger import Ledger
 
     prefs: dict[str, frozenset[str] | None] = {}
     suppressed: dict[str, tuple[str, str, float, str]] = {}
     sids: dict[str, str] = {}
+    consents: dict[str, list[ConsentRecord]] = {}
+    web: list[Subscriber] = []
     if settings.state_db.exists():
         ledger = Ledger.read_only(settings.state_db)
         try:
+            web = web_only(subs, ledger)
+            subs = subs + web
             sids = ledger.sids_for(((s.key, s.email) for s in subs), create=False)
             prefs = ledger.preferences()
             suppressed = {k: (r.reason, r.source, r.created, r.detail)
                           for k, r in ledger.suppression_rows().items()}
+            consents = ledger.consent_records()
         finally:
             ledger.close()
     labels = settings.taxonomy.labels
-    entries: list[dict[str, object]] = []
+    blocks: list[str] = []
     left: list[str] = []
     changed = 0
     for s in subs:
+        record = [_consent_line(settings, c) for c in consents.get(s.key, [])]
         if s.key in suppressed:
             reason, src, when, detail = suppressed[s.key]
-            day = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d")
             why = " ".join(f"{_REASONS.get(reason, reason)}{': ' + detail if detail else ''}".split())[:120]
-            left.append(f"# - email: {_display_email(s.email)}  # {why} on {day} ({src})")
+            left.append(f"# - email: {_display_email(s.email)}  # {why} on {_day(when)} ({src})\n"
+                        + "".join(f"#   {line}\n" for line in record))
             continue
         topics = s.topics
         sid = sids.get(s.key)
@@ -89,24 +101,36 @@ def export_yaml(settings: Settings, subs: list[Subscriber], *,
             chosen = prefs[sid]
             known = None if chosen is None else frozenset(t for t in chosen if t in labels)
             if known is None or known:
-                changed += known != s.topics
+                changed += s.line > 0 and known != s.topics
                 topics = known
         entry: dict[str, object] = {"email": _display_email(s.email)}
         if s.name:
             entry["name"] = s.name
         entry["topics"] = "all" if topics is None else settings.taxonomy.order(topics)
-        entries.append(entry)
+        dumped = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, default_flow_style=None, width=100)
+        blocks.append("".join(f"# {line}\n" for line in record) + dumped)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = (f"# Subscriber list exported by `newsletter subscribers export` on {now}\n"
-            f"# from {source.name} and the state database: topics changed on the preference page\n"
-            "# are applied. Unsubscribed and suppressed addresses are listed as comments at the end;\n"
+            f"# from {source.name} and the state database: topics chosen on the web are applied, readers\n"
+            "# who confirmed a signup on the web are included (their consent record as a comment).\n"
+            "# Unsubscribed and suppressed addresses are listed as comments at the end;\n"
             "# they stay suppressed in the state database whether or not they are in this file.\n")
-    body = yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, default_flow_style=None,
-                          width=100) if entries else "[]\n"
+    body = "".join(blocks) if blocks else "[]\n"
     tail = ""
     if left:
-        tail = "\n# Unsubscribed or suppressed (nothing is sent to them):\n" + "\n".join(left) + "\n"
-    return head + body + tail, {"kept": len(entries), "changed": changed, "left": len(left)}
+        tail = "\n# Unsubscribed or suppressed (nothing is sent to them):\n" + "".join(left)
+    web_kept = sum(1 for w in web if w.key not in suppressed)
+    return head + body + tail, {"kept": len(blocks), "changed": changed, "left": len(left), "web": web_kept}
+
+
+def _day(ts: float, fmt: str = "%Y-%m-%d") -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime(fmt)
+
+
+def _consent_line(settings: Settings, c: ConsentRecord) -> str:
+    topics = "every topic" if c.topics is None else ", ".join(settings.taxonomy.order(c.topics))
+    return (f"signed up on the web: requested {_day(c.requested, '%Y-%m-%d %H:%M UTC')}, confirmed "
+            f"{_day(c.confirmed, '%Y-%m-%d %H:%M UTC')} (source: {c.source}; topics: {topics})")
 
 
 _REASONS = {"unsubscribed": "unsubscribed", "hard-bounce": "hard bounce", "soft-bounces": "repeated soft bounces",

@@ -10,6 +10,7 @@ from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
 from .feedback import FeedbackSettings, parse_feedback
 from .logo import Logo, parse_logo
+from .signup import SignupSettings, parse_signup
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
 from .yamltree import Reader, YNode
@@ -81,6 +82,12 @@ class Settings:
     # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     logo: Logo | None = None
+    # DOI registries, asked only by `check --online` and `cite` (mirrors and tests point them
+    # elsewhere; NEWSLETTER_CROSSREF_URL / NEWSLETTER_DOI_URL override them)
+    crossref_url: str = "https://api.crossref.org"
+    doi_url: str = "https://doi.org"
+    crossref_mailto: str = ""  # the contact Crossref's polite pool asks for: reply_to or from
+    signup: SignupSettings = field(default_factory=SignupSettings)
 
     @property
     def domain(self) -> str:
@@ -120,7 +127,7 @@ def load_settings(root: Path | None = None) -> Settings:
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["logo", "reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
              "connections", "rate", "envelope_from", "retry", "durability", "grace_seconds", "bounce_address",
-             "bounces", "webhooks"]
+             "bounces", "webhooks", "crossref_url", "doi_url", "crossref_mailto", "signup"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -165,6 +172,10 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     grace = _number(r, m.get("grace_seconds"), "grace_seconds", Settings.grace_seconds, 0, 3600)
     logo = parse_logo(r, m["logo"]) if "logo" in m else None
     feedback = parse_feedback(r, m)
+    registries = {key: (schema.http_url(r, m[key], key) or "").rstrip("/")
+                  for key in ("crossref_url", "doi_url") if key in m}
+    contact = _mailbox(r, m["crossref_mailto"], "crossref_mailto") if "crossref_mailto" in m else None
+    signup = parse_signup(r, m["signup"]) if "signup" in m else SignupSettings()
     if r.errors or None in (name, sender, postal, base_url, list_id, taxonomy):
         return None
     assert name and sender and postal and base_url and list_id and taxonomy
@@ -174,7 +185,8 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability, grace_seconds=grace, feedback=feedback, logo=logo,
+        durability=durability, grace_seconds=grace, feedback=feedback, logo=logo, signup=signup, **registries,
+        crossref_mailto=(contact or reply_to or sender).addr,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import advice, schema
@@ -29,6 +29,8 @@ class Article:
     topics: tuple[str, ...]  # slugs, taxonomy order
     summary: str  # Markdown
     implications: str  # Markdown
+    # where each key's value starts in the issue file: {"doi": (line, col), …}, for located checks
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def link(self) -> str | None:
@@ -171,4 +173,5 @@ def _article(r: Reader, node: YNode, path: str, settings: Settings) -> Article |
         return None
     assert title and summary and implications
     ordered = tuple(settings.taxonomy.order(set(topics)))
-    return Article(title, citation, doi, url, ordered, summary, implications)
+    spans = {key: (n.line, n.col) for key, n in m.items()}
+    return Article(title, citation, doi, url, ordered, summary, implications, spans)

@@ -1,55 +1,44 @@
-"""Anchors for articles: one slug rule shared by the e-mail and the web archive.
+"""Slugs: the one way a title becomes part of a URL (article anchors on the web archive, which
+e-mails and feeds link to; topic pages use the taxonomy's own slugs).
 
-The e-mail's "In this issue" links (`#slug`) and its "Also this month" links
-(`{base_url}/archive/YYYY-MM#slug`) must land on the same element ids the archive page
-gives its articles, so both sides call `article_slugs` and nothing else.
+The e-mail's `h2` ids and "In this issue" links (`#anchor`), its "Also this month" links
+(`{base_url}/archive/YYYY-MM#anchor`), the archive page's article ids and the feeds' links all
+come from `article_anchors`, so a link in a message lands on the article on the web.
+
+`slugify` is python-slugify (Unicode transliterated by text-unidecode, lower case, words joined
+by hyphens, at most 80 characters cut at a word boundary), so "Zoë & Straße" → "zoe-strasse".
+`article_anchors` gives every article of an issue its anchor: the slug of its title, made unique
+within the issue ("-2", "-3" … for repeats) and never empty ("article-N" when a title has no
+letters or digits at all).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable
 
-_NOT_WORD = re.compile(r"[^a-z0-9]+")
-MAX_SLUG = 60  # characters; long titles are cut at a word boundary
+from slugify import slugify as _slugify
+
+MAX_SLUG = 80
 
 
 def slugify(text: str) -> str:
-    """Title → `lower-case-ascii-words` (accents folded: "Flückiger" → "fluckiger").
-
-    Apostrophes join rather than split ("Patients'" → "patients"); everything else that is not
-    a letter or digit separates words. Returns "" when nothing Latin is left (e.g. a title in
-    Greek or Japanese): `article_slugs` then falls back to a positional slug.
-    """
-    joined = re.sub(r"['’`]", "", text.lower())
-    # accents are combining marks after NFKD (dropped); any other non-ASCII character separates
-    decomposed = unicodedata.normalize("NFKD", joined)
-    folded = "".join("" if unicodedata.combining(c) else c if c.isascii() else " " for c in decomposed)
-    words = [w for w in _NOT_WORD.split(folded) if w]
-    out = ""
-    for w in words:
-        candidate = f"{out}-{w}" if out else w
-        if len(candidate) > MAX_SLUG and out:
-            break
-        out = candidate[:MAX_SLUG]
-    return out
+    """`text` as lower-case ASCII words joined by '-' (≤ 80 characters); '' if nothing is left."""
+    return str(_slugify(text, max_length=MAX_SLUG, word_boundary=True))
 
 
-def article_slugs(titles: Sequence[str]) -> list[str]:
-    """One unique, non-empty slug per title, in order (the ids of an issue's articles).
-
-    A title with no Latin letters or digits becomes `article-N` (N its 1-based position);
-    a repeated slug gets `-2`, `-3`, … in order of appearance. The result is stable: the same
-    titles always give the same ids, so links in messages already sent keep working.
-    """
+def article_anchors(titles: Iterable[str]) -> list[str]:
+    """The anchor (fragment id, without '#') of each article, in order: unique within the
+    issue, stable as long as the titles before it keep their slugs."""
     out: list[str] = []
-    taken: set[str] = set()
+    seen: set[str] = set()
     for i, title in enumerate(titles, 1):
         base = slugify(title) or f"article-{i}"
-        slug, n = base, 2
-        while slug in taken:
-            slug, n = f"{base}-{n}", n + 1
-        taken.add(slug)
-        out.append(slug)
+        anchor, n = base, 2
+        while anchor in seen:
+            anchor, n = f"{base}-{n}", n + 1
+        seen.add(anchor)
+        out.append(anchor)
     return out
+
+
+__all__ = ["MAX_SLUG", "article_anchors", "slugify"]

@@ -106,6 +106,7 @@ def prepare(composer: Composer, issue_path: Path, subscribers_path: Path, ledger
     prefs: dict[str, frozenset[str] | None] = {}
     suppressed: dict[str, str] = {}
     if ledger is not None:
+        subs.extend(web_only(subs, ledger))
         sids = ledger.sids_for(((_key(s), s.email) for s in subs), create=create_ids)
         prefs = ledger.preferences()
         suppressed = ledger.suppressions()
@@ -120,6 +121,15 @@ def prepare(composer: Composer, issue_path: Path, subscribers_path: Path, ledger
         subs[i] = None  # type: ignore[call-overload]  # each Subscriber makes room for its Entry
         entries.append(_entry(composer, issue, s, sids[s.key], prefs, suppressed, selections, codec))
     return Plan(issue, entries, composer.content_hash(issue), [str(p) for p in reader.warnings])
+
+
+def web_only(subs: list[Subscriber], ledger: Ledger) -> list[Subscriber]:
+    """Readers who confirmed a signup on the web and are not in the subscriber file, as
+    subscribers (their topics are their stored choice, applied like any preference). For
+    those in both, the file's entry stands and the web choice of topics overrides its topics."""
+    in_file = {s.key for s in subs}
+    return [Subscriber(w.email, w.name, None, 0, w.smtputf8) for w in ledger.web_subscribers()
+            if w.email_key not in in_file]
 
 
 def _key(sub: Subscriber) -> str:
@@ -143,4 +153,4 @@ def _entry(composer: Composer, issue: Issue, sub: Subscriber, sid: str,
                  codec)
 
 
-__all__ = ["Entry", "Plan", "now_header", "prepare"]
+__all__ = ["Entry", "Plan", "now_header", "prepare", "web_only"]

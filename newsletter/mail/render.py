@@ -19,7 +19,8 @@ from markupsafe import Markup
 
 from ..content.config import Settings
 from ..content.issue import Article, Issue
-from ..content.slugs import article_slugs
+from ..content.references import BrokenCacheFile, Reference, ReferenceCache, render_reference
+from ..content.slugs import article_anchors
 from ..content.textfile import display_path
 from ..errors import TemplateError
 from . import markup, wording
@@ -66,6 +67,8 @@ class Renderer:
         self._html = self._compile(self._html_env, HTML_TEMPLATE)
         self._text = self._compile(self._text_env, TEXT_TEMPLATE)
         self._lint()
+        self.references = ReferenceCache.of(settings.root)
+        self._rendered_refs: dict[str, Reference] = {}
 
     # -- setup ---------------------------------------------------------------------------------
     def _display(self, name: str) -> str:
@@ -91,7 +94,7 @@ class Renderer:
         """One variant (`selection`: indexes of the articles it holds; None = all of them)."""
         n = len(issue.articles)
         sel = tuple(range(n)) if selection is None else tuple(selection)
-        anchors = article_slugs([a.title for a in issue.articles])
+        anchors = article_anchors(a.title for a in issue.articles)
         web_url = archive_url(self.settings, issue)
         also = [{"title": a.title, "url": f"{web_url}#{anchors[i]}"}
                 for i, a in enumerate(issue.articles) if i not in sel]
@@ -133,8 +136,10 @@ class Renderer:
 
     def _html_article(self, a: Article, anchor: str) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        ref = self._reference(a)
+        citation = Markup(ref.html) if ref else a.citation
         notes = markup.Notes()
-        return {"title": a.title, "anchor": anchor, "citation": a.citation, "link": a.link,
+        return {"title": a.title, "anchor": anchor, "citation": citation, "link": a.link,
                 "topic_labels": [labels[t] for t in a.topics],
                 "summary_html": Markup(markup.to_html(a.summary, notes)),
                 "implications_html": Markup(markup.to_html(a.implications, notes)),
@@ -142,12 +147,14 @@ class Renderer:
 
     def _text_article(self, a: Article, refs: markup.References) -> dict[str, Any]:
         labels = self.settings.taxonomy.labels
+        ref = self._reference(a)
+        citation = ref.text if ref else a.citation
         title = wrap(a.title, WIDTH)  # the author's case: titles carry gene names, units, Greek
         notes = markup.Notes()
         return {
             "title_wrapped": "\n".join(title),
             "title_rule": "=" * max(len(line) for line in title),
-            "citation_wrapped": "\n".join(wrap(a.citation, WIDTH)) if a.citation else "",
+            "citation_wrapped": "\n".join(wrap(citation, WIDTH)) if citation else "",
             "topics_wrapped": "\n".join(wrap(", ".join(labels[t] for t in a.topics), WIDTH, "Topics: ")),
             "summary": markup.to_text(a.summary, refs, notes),
             "implications": markup.to_text(a.implications, refs, notes),
@@ -155,6 +162,22 @@ class Renderer:
             "link": a.link,
             "link_ref": refs.number(a.link) if a.link else 0,  # numbered after the prose it follows
         }
+
+    def _reference(self, a: Article) -> Reference | None:
+        """The APA 7 reference from the DOI's cached record, for an article without a `citation`
+        (the DOI itself follows as the template's link). None when there is nothing to fill."""
+        if a.citation or not a.doi:
+            return None
+        try:
+            item = self.references.get(a.doi)
+        except BrokenCacheFile:
+            return None  # `check` reports the file
+        if item is None:
+            return None
+        key = repr(sorted(item.items()))
+        if key not in self._rendered_refs:
+            self._rendered_refs[key] = render_reference(item, with_doi=False)
+        return self._rendered_refs[key]
 
     def _run(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
         try:
@@ -164,24 +187,31 @@ class Renderer:
             raise TemplateError(f"{self._display(name)}:{line}:1: {exc}") from None
 
     def _to_html(self, mjml_src: str) -> str:
-        inline_css = "\n".join(_INLINE_STYLE.findall(mjml_src))
-        mjml_src = _INLINE_STYLE.sub("", mjml_src)
-        try:
-            html = mjml.mjml2html(mjml_src, disable_comments=True, fonts={})
-        except ValueError as exc:
-            where = ""
-            m = _POSITION.search(str(exc))
-            if m:
-                b = mjml_src.encode()
-                start = int(m.group(1))
-                line = b.count(b"\n", 0, start) + 1
-                where = f" (rendered MJML line {line})"
-            raise TemplateError(f"{self._display(HTML_TEMPLATE)}: MJML error{where}: {exc}") from None
-        left = re.search(r"<(mj-[a-z-]+)", html)
-        if left:
-            raise TemplateError(f"{self._display(HTML_TEMPLATE)}: <{left.group(1)}> was not "
-                                "rendered by MJML (unknown or misplaced element)")
-        return inline_css_faithfully(fit_widths(html), inline_css)
+        return mjml_to_html(mjml_src, self._display(HTML_TEMPLATE))
+
+
+def mjml_to_html(mjml_src: str, where: str) -> str:
+    """Rendered MJML → finished HTML: mjml-python (no web fonts, no comments), a check that no
+    `<mj-…>` element was left unrendered, Outlook's table widths fitted inside their padding
+    (`outlook.fit_widths`), then the `mj-style inline="inline"` CSS inlined.
+    `where` names the template in errors. Raises TemplateError."""
+    inline_css = "\n".join(_INLINE_STYLE.findall(mjml_src))
+    mjml_src = _INLINE_STYLE.sub("", mjml_src)
+    try:
+        html = mjml.mjml2html(mjml_src, disable_comments=True, fonts={})
+    except ValueError as exc:
+        at = ""
+        m = _POSITION.search(str(exc))
+        if m:
+            b = mjml_src.encode()
+            start = int(m.group(1))
+            line = b.count(b"\n", 0, start) + 1
+            at = f" (rendered MJML line {line})"
+        raise TemplateError(f"{where}: MJML error{at}: {exc}") from None
+    left = re.search(r"<(mj-[a-z-]+)", html)
+    if left:
+        raise TemplateError(f"{where}: <{left.group(1)}> was not rendered by MJML (unknown or misplaced element)")
+    return inline_css_faithfully(fit_widths(html), inline_css)
 
 
 def archive_url(settings: Settings, issue: Issue) -> str:

@@ -2,7 +2,9 @@
 
 token = kid "." sid "." mac, where sid is the subscriber's random id in the state database
 (it reveals nothing about the address) and mac = HMAC-SHA256(key[kid], "v1|purpose|list|sid")
-truncated to 96 bits. Keys come from NEWSLETTER_TOKEN_KEYS ("kid:secret,kid:secret", the
+truncated to 96 bits. Links that expire (the signup confirmation, purpose 'c') carry their
+expiry time too: kid "." id "." expires "." mac over "v1|purpose|list|id|expires", so a changed
+expiry breaks the tag, and a token of one shape never verifies as the other. Keys come from NEWSLETTER_TOKEN_KEYS ("kid:secret,kid:secret", the
 first one signs, all verify, so keys can rotate); without it a 0600 key file beside the state
 database is created once, which is what the embedded default uses.
 """
@@ -25,6 +27,7 @@ ENV = "NEWSLETTER_TOKEN_KEYS"
 _KID = re.compile(r"^[A-Za-z0-9]{1,8}$")
 MAX_LENGTH = 8 + 1 + 12 + 1 + 16  # the longest token _TOKEN accepts, for laying out text lines
 _TOKEN = re.compile(r"^([A-Za-z0-9]{1,8})\.([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{16})$")
+_EXPIRING = re.compile(r"^([A-Za-z0-9]{1,8})\.([A-Za-z0-9_-]{12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{16})$")
 
 
 class KeyError_(NewsletterError):
@@ -63,6 +66,36 @@ class TokenKeys:
         if hmac.compare_digest(self._mac(kid, purpose, sid).encode(), mac.encode()):
             return sid
         return None
+
+    def sign_expiring(self, value: str, purpose: str, expires: int) -> str:
+        """A token for `value` (a 12-character id) that `verify_expiring` accepts with its expiry
+        (Unix seconds) for the same purpose and list."""
+        kid = self.current
+        return f"{kid}.{value}.{int(expires)}.{self._mac(kid, purpose, f'{value}|{int(expires)}')}"
+
+    def verify_expiring(self, token: str, purpose: str) -> Signed | None:
+        """The id and expiry if the token is genuine (expired or not: the caller says which),
+        else None. Constant-time comparison."""
+        m = _EXPIRING.fullmatch(token)
+        if not m:
+            return None
+        kid, value, expires, mac = m.groups()
+        if kid not in self.keys:
+            return None
+        if hmac.compare_digest(self._mac(kid, purpose, f"{value}|{expires}").encode(), mac.encode()):
+            return Signed(value, int(expires))
+        return None
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A genuine expiring token: the id it names and when it stops working (Unix seconds)."""
+
+    value: str
+    expires: int
+
+    def expired(self, now: float) -> bool:
+        return now >= self.expires
 
 
 def parse_keys(spec: str) -> dict[str, bytes]:

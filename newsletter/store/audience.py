@@ -4,6 +4,7 @@ the audit log of what readers did on the public pages."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -43,6 +44,22 @@ class SuppressionRow:
     source: str
     created: float
     detail: str = ""
+
+
+def lift_in(db: sqlite3.Connection, email_key: str, *, source: str, complaint_confirmed: bool) -> Lift:
+    """`Audience.lift_suppression` inside a transaction the caller holds (a signup's
+    confirmation uses it in its own): the one place of the re-subscribe rule."""
+    row = db.execute("SELECT reason FROM suppressions WHERE email_key=?", (email_key,)).fetchone()
+    if row is None:
+        return Lift(False, None)
+    if row[0] == Reason.COMPLAINT and not complaint_confirmed:
+        return Lift(False, row[0])
+    db.execute("DELETE FROM suppressions WHERE email_key=?", (email_key,))
+    person = db.execute("SELECT sid FROM people WHERE email_key=?", (email_key,)).fetchone()
+    db.execute("INSERT INTO events (at, sid, kind, detail) VALUES (?,?,?,?)",
+               (time.time(), person[0] if person else None, "resubscribed",
+                json.dumps({"lifted": row[0], "source": source}, sort_keys=True)))
+    return Lift(True, row[0])
 
 
 class Audience(Database):
@@ -85,19 +102,8 @@ class Audience(Database):
         opt-in: an unsubscribe, a hard bounce or repeated soft bounces are lifted; a spam
         complaint only when the reader also confirmed they want the mail again
         (`complaint_confirmed`). The change is logged as an event (kind 'resubscribed')."""
-        now = time.time()
         with self.tx() as db:
-            row = db.execute("SELECT reason FROM suppressions WHERE email_key=?", (email_key,)).fetchone()
-            if row is None:
-                return Lift(False, None)
-            if row[0] == Reason.COMPLAINT and not complaint_confirmed:
-                return Lift(False, row[0])
-            db.execute("DELETE FROM suppressions WHERE email_key=?", (email_key,))
-            person = db.execute("SELECT sid FROM people WHERE email_key=?", (email_key,)).fetchone()
-            db.execute("INSERT INTO events (at, sid, kind, detail) VALUES (?,?,?,?)",
-                       (now, person[0] if person else None, "resubscribed",
-                        json.dumps({"lifted": row[0], "source": source}, sort_keys=True)))
-            return Lift(True, row[0])
+            return lift_in(db, email_key, source=source, complaint_confirmed=complaint_confirmed)
 
     def unsuppress(self, email_key: str, *, reason: str | None = None) -> None:
         """Lift the suppression (only if its reason is `reason`, when given)."""

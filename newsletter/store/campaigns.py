@@ -54,6 +54,10 @@ class Campaigns(Database):
                               (issue,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def campaign_starts(self) -> dict[str, float]:
+        """issue (YYYY-MM) → when its dispatch started (Unix seconds): the issues that are public."""
+        return dict(self.db.execute("SELECT issue, created FROM campaigns ORDER BY issue"))
+
     def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool,
                        paths: tuple[str, str] | None = None) -> str:
         """Create or resume; returns the Date header fixed at creation. `paths` (issue file,

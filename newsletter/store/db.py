@@ -62,6 +62,20 @@ CREATE TABLE IF NOT EXISTS preferences (
     topics TEXT,
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS signups (
+    rid TEXT PRIMARY KEY,
+    email_key TEXT NOT NULL,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    topics TEXT,
+    smtputf8 INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL,
+    consent TEXT NOT NULL,
+    requested REAL NOT NULL,
+    mailed REAL,
+    confirmed REAL
+);
+CREATE INDEX IF NOT EXISTS signups_by_address ON signups (email_key, confirmed);
 CREATE TABLE IF NOT EXISTS events (
     at REAL NOT NULL,
     sid TEXT,

@@ -20,4 +20,9 @@ def static_text(name: str) -> str:
     return resources.files("newsletter.web").joinpath("static", name).read_text(encoding="utf-8")
 
 
-__all__ = ["environment", "static_text"]
+def static_bytes(name: str) -> bytes:
+    """A file of `newsletter/web/static/` (an image), as bytes."""
+    return resources.files("newsletter.web").joinpath("static", name).read_bytes()
+
+
+__all__ = ["environment", "static_bytes", "static_text"]

@@ -367,3 +367,28 @@ def test_feedback_settings(project: Path) -> None:
     assert (fb.bounces.mailbox, fb.bounces.soft_limit, fb.bounces.soft_days) == ("imaps://imap.example.org/Bounces", 5, 90)
     assert fb.webhooks.postmark is not None and fb.webhooks.ses is None
     assert load_settings(project).envelope_from == "digest@news.example.org"  # test copies keep the plain sender
+
+
+def test_signup_settings(project: Path) -> None:
+    from tests.conftest import add_config
+
+    assert load_settings(project).signup.enabled and load_settings(project).signup.confirm_hours == 48
+    add_config(project, "signup:\n  enabled: false\n  confirm_hours: 24\n  per_client: 5\n"
+                        "  consent: 'I agree to receive {name}.'\n  allowed_origins: ['https://www.example.org/']")
+    s = load_settings(project).signup
+    assert (s.enabled, s.confirm_hours, s.per_client, s.allowed_origins) == (False, 24, 5, ("https://www.example.org",))
+    assert s.consent_text("Digest") == "I agree to receive Digest."
+
+
+def test_signup_problems(project: Path) -> None:
+    from tests.conftest import add_config
+
+    add_config(project, "signup:\n  enabled: sometimes\n  confirm_hours: 0\n  per_client: many\n"
+                        "  allowed_origins: ['https://www.example.org/page', 'javascript:alert(1)']\n  colour: red")
+    with pytest.raises(InputError) as info:
+        load_settings(project)
+    text = str(info.value)
+    for part in ("signup.enabled: expected true or false", "signup.confirm_hours: must be between 1 and 720",
+                 "signup.per_client: expected a number", "an origin is scheme://host[:port] only",
+                 "signup.allowed_origins: URL must start with", "signup.colour: unknown key 'colour'"):
+        assert part in text, (part, text)

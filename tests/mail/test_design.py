@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.content.slugs import article_slugs
+from newsletter.content.slugs import article_anchors
 from newsletter.content.variants import all_selections
 from newsletter.mail.compose import SAMPLE_SID, Composer, now_header, parts
 from newsletter.mail.message import Recipient
@@ -113,7 +113,7 @@ def test_contents_link_to_the_articles(composer: Composer) -> None:
     issue = composer.issue("issues/2020-12.yaml")
     html, text = message(composer, "issues/2020-12.yaml")
     o = outline(html)
-    anchors = article_slugs([a.title for a in issue.articles])
+    anchors = article_anchors(a.title for a in issue.articles)
     assert [h for h, _ in o.links if h.startswith("#")] == [f"#{a}" for a in anchors]
     assert set(anchors) <= set(o.ids)
     assert "In this issue:\n" + "\n".join(f"- {a.title}" for a in issue.articles) in text
@@ -136,7 +136,7 @@ def test_partial_copy_says_what_it_holds(composer: Composer, sel: tuple[int, ...
     assert notice.startswith(f"This copy has {held} of this month's three articles")
     assert notice in " ".join(text.split()) and notice in " ".join("".join(outline(html).text).split())
     web = f"{composer.settings.base_url}/archive/2020-12"
-    anchors = article_slugs([a.title for a in issue.articles])
+    anchors = article_anchors(a.title for a in issue.articles)
     others = [i for i in range(3) if i not in sel]
     also = [(h, t) for h, t in outline(html).links if h.startswith(web + "#")]
     assert also == [(f"{web}#{anchors[i]}", issue.articles[i].title) for i in others]
@@ -150,8 +150,8 @@ def test_full_copy_has_no_notice(composer: Composer) -> None:
 
 
 def test_the_web_version_has_the_anchors_the_links_point_to(composer: Composer) -> None:
-    """A partial copy links to {base_url}/archive/YYYY-MM#slug: the full render (the web version)
-    must carry those ids."""
+    """A partial copy links to {base_url}/archive/YYYY-MM#slug: the full e-mail carries those ids
+    too (that the archive page does is tests/content/test_slugs.py)."""
     issue = composer.issue("issues/2020-10.yaml")
     full = outline(composer.render(issue).html).ids
     for sel in all_selections(issue):

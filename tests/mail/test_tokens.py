@@ -174,3 +174,18 @@ def test_key_file_readable_by_others_is_refused(tmp_path: Path, monkeypatch: pyt
     os.chmod(path, 0o644)
     with pytest.raises(KeyError_, match="chmod 600"):
         load_keys(LIST, path)
+
+
+def test_expiring_tokens() -> None:
+    from newsletter.mail.tokens import TokenKeys, parse_keys
+
+    keys = TokenKeys(parse_keys("k1:0123456789abcdef0123"), "digest.example.org")
+    t = keys.sign_expiring("AbCdEfGhIjKl", "c", 2_000_000_000)
+    signed = keys.verify_expiring(t, "c")
+    assert signed is not None and signed.value == "AbCdEfGhIjKl" and not signed.expired(1_999_999_999)
+    assert signed.expired(2_000_000_000)
+    kid, rid, exp, mac = t.split(".")
+    assert keys.verify_expiring(f"{kid}.{rid}.{int(exp) + 1}.{mac}", "c") is None  # expiry is signed
+    assert keys.verify_expiring(t, "u") is None and keys.verify(t, "c") is None
+    assert keys.verify_expiring(keys.sign("AbCdEfGhIjKl", "c"), "c") is None
+    assert keys.verify_expiring(t + "\n", "c") is None

@@ -140,7 +140,7 @@ def test_campaign_bound_to_content(ledger: Ledger) -> None:
     assert ledger.start_campaign("2020-10", "hash-a", "later", force=False) == date  # Date fixed
     with pytest.raises(ContentChanged, match="--force") as e:
         ledger.start_campaign("2020-10", "hash-b", "later", force=False)
-    assert e.value.exit_code == 7  # its own code: not "the state database cannot be written" (6)
+    assert e.value.exit_code == 8  # its own code: not "the state database cannot be written" (6)
     assert ledger.start_campaign("2020-10", "hash-b", "later", force=True) == date
 
 

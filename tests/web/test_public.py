@@ -295,6 +295,9 @@ def test_bad_tokens_get_404_and_change_nothing(site: Site, purpose: str) -> None
     body = ONE_CLICK if purpose == "u" else {"action": "unsubscribe"}
     for name, token in _bad_tokens(site, purpose).items():
         for r in (site.client.get(f"/{purpose}/{token}"), site.client.post(f"/{purpose}/{token}", data=body)):
+            if name == "garbage":  # the client makes "/u/.." into "/", the archive: not a /u/ route
+                assert r.request.url.path == "/"
+                continue
             assert r.status_code == 404, (name, r.request.method, r.status_code)
             assert "set-cookie" not in r.headers
             if name != "garbage":  # "/u/.." is normalised to "/" by the client: the router's 404
@@ -494,13 +497,13 @@ def test_archive_only_after_the_issue_was_sent(site: Site) -> None:
     r = site.client.get("/archive/2020-10")
     assert r.status_code == 200
     issue = site.composer.issue("issues/2020-10.yaml")
-    for a in issue.articles:  # the web version holds every article
+    for a in issue.articles:  # the web version holds every article (its layout: tests/web/test_site.py)
         assert a.title.replace("'", "&#39;") in r.text or a.title in r.text
     assert "__NL_" not in r.text and "Hello" not in r.text  # nobody to greet on the web
-    assert "/u/" not in r.text and "/p/" not in r.text and f"{ORIGIN}/manage" in r.text
+    assert "/u/" not in r.text and "/p/" not in r.text  # no personal links on the public page
     for s in site.subs.values():  # no personal data
         assert s.email not in r.text and (not s.name or s.name not in r.text)
-    assert "unsafe-inline" in r.headers["content-security-policy"]  # the e-mail's inline styles
+    assert "unsafe-inline" not in r.headers["content-security-policy"]  # its own stylesheet, not the e-mail's
     assert "set-cookie" not in r.headers
 
 
@@ -561,7 +564,7 @@ def test_subscribers_export(site: Site, project: Path, capsys: pytest.CaptureFix
     out = project / "subscribers.new.yaml"
     assert main(["subscribers", "export", "--subscribers", "subscribers.example.yaml", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "exported 5 subscriber(s) (1 with topics changed on the web; 1 unsubscribed" in err
+    assert "exported 5 subscriber(s) (0 signed up on the web, 1 with topics changed on the web; 1 unsubscribed" in err
     assert (out.stat().st_mode & 0o777) == 0o600
     text = out.read_text()
     assert "# - email: ben@example.com  # unsubscribed on" in text

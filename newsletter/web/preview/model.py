@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ...content.config import Settings, find_root
 from ...content.issue import read_issue
+from ...content.references import check_issue
 from ...content.subscribers import Subscriber, read_subscribers
 from ...delivery.transports import describe, transport_factory
 from ...errors import NewsletterError
@@ -200,6 +201,7 @@ def _fill(view: IssueView, composer: Composer, path: Path, state: PreviewState) 
     view.subscribers, view.subscriber_problems = state.read_subscribers(settings)
     if issue is None:
         return
+    view.warnings += [locate_problem(p) for p in check_issue(issue, composer.renderer.references)]
     view.issue = issue
     labels = settings.taxonomy.labels
     view.topic_choices = [(t, labels[t]) for t in settings.taxonomy.order(

@@ -1,13 +1,15 @@
 """The public pages behind `newsletter serve`: one-click unsubscribe (RFC 8058), the preference
-page and the web version of each issue.
+page, the archive and its feeds (`site.py`) and the signup with double opt-in (`signup.py`).
 
 Routes (under the path of base_url, if it has one):
   GET  /u/{token}       confirmation page with a button; changes nothing (scanners fetch links)
   POST /u/{token}       `List-Unsubscribe=One-Click` (urlencoded or multipart) → unsubscribed, 200
   GET  /p/{token}       the taxonomy as checkboxes, current choice ticked
   POST /p/{token}       action=save | resubscribe (with topic=slug...) or action=unsubscribe
-  GET  /archive/YYYY-MM the issue with every article and neutral text for the personal parts
-  GET  /manage          where the personal links are (the web version links here)
+  GET  /, /archive/, /archive/YYYY-MM, /topics/, /topics/SLUG, /feed.atom,
+       /topics/SLUG/feed.atom, /site.css: the archive (see site.py)
+  GET/POST /subscribe, /confirm/{token}: signup with double opt-in (see signup.py)
+  GET  /manage          where the personal links are
   GET  /healthz         200 "ok" when the state database answers
   POST /webhooks/ses, /webhooks/postmark   relay bounce/complaint webhooks, when configured
                         (signature-verified or authenticated: webhooks.py)
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,10 +37,14 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from ...content.config import Settings
+from ...delivery.transports import transport_factory
+from ...delivery.transports.base import Transport
 from ...mail.compose import SAMPLE_SID, Composer
-from .archive import Archive
+from .desk import Desk
 from .middleware import SecurityHeaders
 from .pages import mask_email, render
+from .signup import SignupPages
+from .site import SITE_CSP, Site
 from .state import Person, State, Unavailable
 from .webhooks import webhook_routes
 
@@ -51,40 +57,56 @@ IDENTITY_PARAMS = frozenset({"email", "e", "mail", "address", "addr", "sid", "id
 
 
 def create_app(settings: Settings, subscribers_path: Path | str, *, composer: Composer | None = None,
-               archive_drafts: bool = False) -> Starlette:
+               archive_drafts: bool = False, transport: Callable[[], Transport] | None = None) -> Starlette:
+    """The public server's ASGI app. `transport` (default: the configured one) carries the
+    signup confirmations. Raises TemplateError if signup is on and its templates are broken."""
     composer = composer or Composer.load(settings=settings)
     state = State(settings, Path(subscribers_path))
-    archive = Archive(composer, drafts=archive_drafts)
-    pages = _Pages(settings, composer, state, archive)
+    site = Site(settings, drafts=archive_drafts)
+    pages = _Pages(settings, composer, state, site)
+    prefix = urlsplit(settings.base_url).path.rstrip("/")
     inner: list[BaseRoute] = [
         Route("/u/{token}", pages.unsubscribe_page, methods=["GET"]),
         Route("/u/{token}", pages.unsubscribe, methods=["POST"]),
         Route("/p/{token}", pages.preferences_page, methods=["GET"]),
         Route("/p/{token}", pages.preferences_post, methods=["POST"]),
-        Route("/archive/{month}", pages.archive_page, methods=["GET"]),
+        *[Route(p, pages.site_page, methods=["GET"]) for p in (
+            "/", "/archive", "/archive/", "/archive/{month}", "/topics", "/topics/", "/topics/{slug}",
+            "/topics/{slug}/feed.atom", "/feed.atom", "/site.css", "/favicon.ico")],
         Route("/manage", pages.manage, methods=["GET"]),
         Route("/healthz", pages.healthz, methods=["GET"]),
         *webhook_routes(settings, state, composer.keys),
     ]
-    prefix = urlsplit(settings.base_url).path.rstrip("/")
+    desk = None
+    if settings.signup.enabled:
+        desk = Desk(settings, composer.keys, state, transport or transport_factory(settings))
+        inner += SignupPages(settings, composer.keys, desk, prefix).routes()
     routes: list[BaseRoute] = [Mount(prefix, routes=inner)] if prefix else inner
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if desk is not None:
+            forgotten = await state.call(state.ledger.forget_unconfirmed)
+            if forgotten:
+                log.info("deleted %d signup request(s) never confirmed", forgotten)
         yield
+        if desk is not None:
+            await desk.close()
         state.close()
 
     app = Starlette(routes=routes, lifespan=lifespan, max_body_size=MAX_BODY,
                     exception_handlers={HTTPException: pages.http_error, Unavailable: pages.unavailable})
     app.router.redirect_slashes = False  # RFC 8058: never answer the POST with a redirect
     app.state.newsletter = state
+    app.state.desk = desk
     app.add_middleware(SecurityHeaders)
     return app
 
 
 class _Pages:
-    def __init__(self, settings: Settings, composer: Composer, state: State, archive: Archive) -> None:
-        self.settings, self.keys, self.state, self.archive = settings, composer.keys, state, archive
+    def __init__(self, settings: Settings, composer: Composer, state: State, site: Site) -> None:
+        self.settings, self.keys, self.state, self.site = settings, composer.keys, state, site
+        self.prefix = urlsplit(settings.base_url).path.rstrip("/")
         contact = settings.reply_to or settings.sender
         self.contact = contact.addr
 
@@ -243,14 +265,16 @@ class _Pages:
                          chosen_labels=labels, note=note, token=token)
 
     # -- the rest ----------------------------------------------------------------------------------
-    async def archive_page(self, request: Request) -> Response:
-        month = request.path_params["month"]
-        published = await self.state.call(self.state.published, month)
-        html = await run_in_threadpool(self.archive.page, month, published)
-        if html is None:
-            return self.message("Not found", "There is no issue at this address.", status=404)
-        return HTMLResponse(html, headers={"Cache-Control": "no-cache",
-                                           "Content-Security-Policy": Archive.CSP})
+    async def site_page(self, request: Request) -> Response:
+        """Any page of the archive (the same renderer as `newsletter site build`)."""
+        path = request.url.path[len(self.prefix):] or "/"
+        published = await self.state.call(self.state.publications)
+        page = await run_in_threadpool(self.site.render, path, published)
+        if page is None:
+            return self.message("Not found", "There is no page at this address.", status=404)
+        return Response(page.body, media_type=page.media_type, headers={
+            "Cache-Control": "public, max-age=300", "Content-Security-Policy": SITE_CSP,
+            "X-Robots-Tag": "all"})
 
     async def manage(self, request: Request) -> Response:
         return self.message(

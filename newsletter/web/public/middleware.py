@@ -13,7 +13,7 @@ from .pages import PAGE_CSP
 
 log = logging.getLogger("newsletter.serve")
 
-_TOKEN_IN_PATH = re.compile(r"/([up])/[^/?]+")
+_TOKEN_IN_PATH = re.compile(r"/(u|p|confirm)/[^/?]+")
 
 
 class SecurityHeaders:

@@ -193,8 +193,9 @@ class State:
         count: object = "all" if topics is None else len(topics)
         self._event(sid, "resubscribe" if resubscribe else "preferences", {**detail, "topics": count})
 
-    def published(self, issue: str) -> bool:
-        return self.ledger.campaign(issue) is not None
+    def publications(self) -> dict[str, float]:
+        """month → when its dispatch started, for every issue that is public."""
+        return self.ledger.campaign_starts()
 
     def healthy(self) -> bool:
         self.ledger.ping()
