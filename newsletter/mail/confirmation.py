@@ -1,6 +1,7 @@
 """The double opt-in confirmation message: the project's `templates/confirm.mjml` and
 `templates/confirm.txt` through the same pipeline as an issue (jinja2 → MJML → inlined HTML,
-and a text part), compiled once; each request then only fills three markers (greeting, topics,
+and a text part) and with the same head (`templates/_head.mjml`: `lang`, colour-scheme metas,
+dark palette, the 46 px button) and preheader technique (`templates/_preheader.mjml`), compiled once; each request then only fills three markers (greeting, topics,
 confirmation link) into pre-encoded quoted-printable chunks.
 
 It is not a list message: no List-Unsubscribe (the reader is not subscribed), and
@@ -13,21 +14,27 @@ import email.policy
 import hashlib
 import html
 import secrets
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from ..content.config import Settings
 from ..content.headers import check_header_value
 from ..content.textfile import display_path
 from ..errors import TemplateError
-from .message import _CRLF, _SOFT, Recipient, _encode_with_slots, _fmt, _qp, _to_header
-from .mjmllint import lint
+from . import wording
+from .message import _CRLF, _SOFT, Recipient, _encode_with_slots, _fmt, _qp, _to_header, text_greeting
+from .mjmllint import lint_template
+from .plaintext import wrap
 from .render import GREETING, TOPICS, WIDTH, mjml_to_html
 
 CONFIRM_URL = "__NL_CONFIRM_URL__"
+HEADING = "Confirm your subscription"  # the message's h2 (the list's name is its h1)
+BUTTON = "Confirm my subscription"
+PREHEADER = "One click to confirm: until then, nothing is sent to you."  # the inbox snippet
 HTML_TEMPLATE = "confirm.mjml"
 TEXT_TEMPLATE = "confirm.txt"
 
@@ -56,22 +63,25 @@ class ConfirmationMail:
         """Render the templates once. Raises TemplateError naming the template and line."""
         hours = f"{settings.signup.confirm_hours:g}"
         subject = check_header_value(f"Confirm your subscription to {settings.name}", "subject")
-        context = {"name": settings.name, "subject": subject, "hours": hours,
+        intro = (f"Please confirm that you want to receive {settings.name}, a monthly e-mail summarising "
+                 "practice-oriented research.")
+        expiry = (f"The link works for {hours} hours. If you did not ask for this, ignore this message: "
+                  "you will not be subscribed, and we will not write to you again.")
+        context = {"name": settings.name, "subject": subject, "hours": hours, "heading": HEADING,
+                   "button": BUTTON, "intro": intro, "expiry": expiry, "logo": settings.logo,
+                   "preheader": PREHEADER, "preheader_spacer": Markup("&zwnj;&nbsp;" * wording.SPACER_PAIRS),
                    "postal_address": settings.postal_address,
-                   "intro_wrapped": textwrap.fill(f"Please confirm that you want to receive {settings.name}, "
-                                                  "a monthly e-mail summarising practice-oriented research.", WIDTH),
-                   "expiry_wrapped": textwrap.fill(
-                       f"The link works for {hours} hours. If you did not ask for this, ignore this message: "
-                       "you will not be subscribed, and we will not write to you again.", WIDTH),
-                   "postal_wrapped": textwrap.fill(settings.postal_address, WIDTH)}
+                   "intro_wrapped": "\n".join(wrap(intro, WIDTH)),
+                   "expiry_wrapped": "\n".join(wrap(expiry, WIDTH)),
+                   "postal_wrapped": "\n".join(wrap(settings.postal_address, WIDTH))}
         folder = settings.templates_dir
         loader = jinja2.FileSystemLoader(str(folder))
         mjml_src = _render(jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined),
                            HTML_TEMPLATE, folder, context)
-        problems = lint((folder / HTML_TEMPLATE).read_text(encoding="utf-8"))
-        where = display_path(folder / HTML_TEMPLATE)
+        problems = lint_template(folder, HTML_TEMPLATE)
         if problems:
-            raise TemplateError("\n".join(f"{where}:{line}:{col}: {msg}" for line, col, msg in problems))
+            raise TemplateError("\n".join(problems))
+        where = display_path(folder / HTML_TEMPLATE)
         html_part = mjml_to_html(mjml_src, where)
         text_part = _render(jinja2.Environment(loader=loader, autoescape=False, undefined=jinja2.StrictUndefined,
                                                keep_trailing_newline=True), TEXT_TEMPLATE, folder, context)
@@ -99,9 +109,10 @@ class ConfirmationMail:
     def build(self, to: Recipient, topics: frozenset[str] | None, url: str, *, date: str,
               message_id: str | None = None) -> bytes:
         """The message to `to` (its sid is not used) confirming `topics` with link `url`."""
-        greeting = f"Hello {to.name}," if to.name else "Hello,"
+        greeting = wording.greeting(to.name or "")  # "Hello Ana," or none, as in an issue
         topics_text = self.topics_line(topics)
-        text_vals = {GREETING: _qp(greeting) + _SOFT, TOPICS: _qp(textwrap.fill(topics_text, WIDTH)) + _SOFT,
+        text_vals = {GREETING: _qp(text_greeting(greeting)) + _SOFT,
+                     TOPICS: _qp("\n".join(wrap(topics_text, WIDTH))) + _SOFT,
                      CONFIRM_URL: _qp(url) + _SOFT}
         html_vals = {GREETING: _qp(html.escape(greeting)) + _SOFT, TOPICS: _qp(html.escape(topics_text)) + _SOFT,
                      CONFIRM_URL: _qp(html.escape(url)) + _SOFT}
@@ -121,7 +132,7 @@ class ConfirmationMail:
         return self.signer(raw) if self.signer else raw
 
 
-def _render(env: jinja2.Environment, name: str, folder: object, context: dict[str, str]) -> str:
+def _render(env: jinja2.Environment, name: str, folder: object, context: dict[str, Any]) -> str:
     where = display_path(folder / name)  # type: ignore[operator]
     try:
         return env.get_template(name).render(context)
@@ -134,4 +145,4 @@ def _render(env: jinja2.Environment, name: str, folder: object, context: dict[st
         raise TemplateError(f"{where}:1:1: {exc}") from None
 
 
-__all__ = ["CONFIRM_URL", "ConfirmationMail"]
+__all__ = ["BUTTON", "CONFIRM_URL", "HEADING", "PREHEADER", "ConfirmationMail"]

@@ -24,7 +24,7 @@ from ..content.slugs import article_anchors
 from ..content.textfile import display_path
 from ..errors import TemplateError
 from . import markup, wording
-from .mjmllint import lint
+from .mjmllint import lint_template
 from .outlook import fit_widths
 from .plaintext import LIMIT, wrap
 from .tokens import MAX_LENGTH as MAX_TOKEN_LENGTH
@@ -83,11 +83,9 @@ class Renderer:
             raise TemplateError(f"{self._display(name)}:{exc.lineno}:1: {exc.message}") from None
 
     def _lint(self) -> None:
-        source = (self.dir / HTML_TEMPLATE).read_text(encoding="utf-8")
-        problems = lint(source)
+        problems = lint_template(self.dir, HTML_TEMPLATE)
         if problems:
-            raise TemplateError("\n".join(f"{self._display(HTML_TEMPLATE)}:{line}:{col}: {msg}"
-                                          for line, col, msg in problems))
+            raise TemplateError("\n".join(problems))
 
     # -- rendering -----------------------------------------------------------------------------
     def render(self, issue: Issue, selection: Sequence[int] | None = None) -> Rendered:

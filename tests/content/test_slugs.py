@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsletter.content.citation import parse_reference
 from newsletter.content.slugs import MAX_SLUG, article_anchors, slugify
 from newsletter.content.variants import all_selections
 from newsletter.mail.compose import Composer
@@ -126,29 +125,3 @@ def test_e_mail_links_land_on_the_archive_pages_anchors(project: Path, composer:
         for sel in all_selections(issue):
             also = [h[len(web):] for h in ids(composer.render(issue, sel).html, "h2").hrefs if h.startswith(web)]
             assert also == [web_ids[i] for i in range(len(issue.articles)) if i not in sel], (path.name, sel)
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    (("Cooper, D., Yap, K., O'Brien, M., et al. (2020). Mindfulness and empathy among counseling and "
-     "psychotherapy professionals: A systematic review and meta-analysis. Mindfulness, 11, 2243–2257."),
-     (("Cooper, D.", "Yap, K.", "O'Brien, M."), "2020", ("Mindfulness and empathy among counseling and "
-      "psychotherapy professionals: A systematic review and meta-analysis"), "Mindfulness", "11", "", "2243–2257")),
-    (("Curran, J., & Mason, A.-M. (2019). How does therapy harm? A model of adverse process. Frontiers in "
-     "Psychology, 10, 347."), (("Curran, J.", "Mason, A.-M."), "2019", ("How does therapy harm? A model of adverse "
-                              "process"), "Frontiers in Psychology", "10", "", "347")),
-    ("Smith, J. (2019, March 26). Is CBT effective? Journal of Things, 29(3), e12.",
-     (("Smith, J.",), "2019", "Is CBT effective?", "Journal of Things", "29", "3", "e12")),
-    ("Smith, J. (2019). Surveys of U.S. adults. Journal of Counseling Psychology. Advance online publication.",
-     (("Smith, J.",), "2019", "Surveys of U.S. adults", "Journal of Counseling Psychology", "", "", "")),
-    ("no year in here at all", ((), "", "", "", "", "", "")),
-    (None, ((), "", "", "", "", "", "")),
-])
-def test_parse_reference(text: str | None, expected: tuple[object, ...]) -> None:
-    p = parse_reference(text)
-    assert (p.authors, p.year, p.title, p.journal, p.volume, p.issue, p.pages) == expected
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=600))
-def test_parse_reference_never_fails(text: str) -> None:
-    parse_reference(text)

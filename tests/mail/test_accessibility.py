@@ -1,6 +1,7 @@
 """The finished e-mail in a real headless Chromium: axe-core over every variant of every example
-issue, light and dark; the dark palette (prefers-color-scheme and Outlook.com's [data-ogsc]) with
-its contrast measured; the "Read the paper" touch targets; no sideways scrolling on a phone.
+issue and over the signup confirmation, light and dark; the dark palette (prefers-color-scheme
+and Outlook.com's [data-ogsc]) with its contrast measured; the "Read the paper" and "Confirm my
+subscription" touch targets; no sideways scrolling on a phone.
 
 axe-core is the npm package pinned in .ci/npm/package-lock.json, installed by `.ci/run`; the
 tests read it from disk (no network).
@@ -17,9 +18,11 @@ import pytest
 
 from newsletter.content.variants import all_selections
 from newsletter.mail.compose import SAMPLE_SID, Composer, now_header, parts
+from newsletter.mail.confirmation import BUTTON
 from newsletter.mail.message import Recipient
 
 from ..web.test_preview import CHROMIUM, CHROMIUM_ARGS
+from .test_confirmation import URL, confirmation
 
 AXE = Path(__file__).resolve().parents[2] / ".ci" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 READER = Recipient("reader@example.org", "Sample Reader", None, SAMPLE_SID)
@@ -99,8 +102,12 @@ def test_axe_finds_nothing_serious_in_any_variant(browser: Any, composer: Compos
             page.set_content(html)
             assert axe_serious(page) == [], (month, sel, scheme)
             seen += 1
+        for name, topics in (("Ana Researcher", frozenset({"alliance", "training"})), ("", None)):
+            page.set_content(confirmation(composer, name, topics)[0])
+            assert axe_serious(page) == [], ("confirmation", name, scheme)
+            seen += 1
         page.context.close()
-    assert seen == 2 * (7 + 7 + 3)
+    assert seen == 2 * (7 + 7 + 3 + 2)
 
 
 @pytest.mark.parametrize("mode", ["prefers-color-scheme", "outlook.com"])
@@ -148,6 +155,33 @@ def test_read_the_paper_is_a_real_touch_target(browser: Any, composer: Composer,
     scroll = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll <= width, "no sideways scrolling"
     page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["light", "prefers-color-scheme", "outlook.com"])
+def test_confirmation_palette_and_button(browser: Any, composer: Composer, mode: str) -> None:
+    """The signup confirmation: dark in both dark modes with every text ≥ 4.5:1 (light: a light
+    page, same contrast), its one card dark; "Confirm my subscription" a ≥ 44 px target linking to
+    the confirmation URL, and no sideways scrolling, from 320 px up."""
+    html, _ = confirmation(composer)
+    for width in (320, 375, 800):
+        page = _page(browser, "dark" if mode == "prefers-color-scheme" else "light", width)
+        page.set_content(html)
+        if mode == "outlook.com":
+            page.evaluate("() => ['data-ogsc', 'data-ogsb'].forEach(a => document.body.setAttribute(a, ''))")
+        found = page.evaluate(CONTRAST_JS)
+        assert (found["page"] > 0.8) if mode == "light" else (found["page"] < 0.02)
+        assert len(found["texts"]) >= 8
+        low = [t for t in found["texts"] if t["ratio"] < 4.5]
+        assert low == [], (width, low)
+        cards = page.evaluate("() => [...document.querySelectorAll('.nl-card')].map("
+                              "e => getComputedStyle(e).backgroundColor)")
+        assert cards == (["rgb(255, 255, 255)"] if mode == "light" else ["rgb(22, 27, 34)"])
+        boxes = page.evaluate("() => [...document.querySelectorAll('a')].filter(a => a.textContent.trim() === "
+                              f"{BUTTON!r}).map(a => [a.href, a.getBoundingClientRect().width, "
+                              "a.getBoundingClientRect().height])")
+        assert [b[0] for b in boxes] == [URL] and all(w >= 44 and h >= 44 for _, w, h in boxes), boxes
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, "no sideways scrolling"
+        page.context.close()
 
 
 def test_axe_is_really_running(browser: Any) -> None:

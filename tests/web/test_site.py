@@ -3,6 +3,7 @@ with feedparser), scholarly metadata, and `newsletter site build` giving the sam
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import warnings
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
 
 import feedparser
 import pytest
@@ -20,11 +23,13 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from newsletter.content.config import Settings
+from newsletter.content.references import ReferenceCache, normalize
 from newsletter.content.slugs import article_anchors
 from newsletter.mail.compose import Composer, now_header
 from newsletter.store.ledger import Ledger
 from newsletter.web.public.app import create_app
 from newsletter.web.public.site import Site
+from tests.fake_registry import crossref_record
 
 ORIGIN = "https://news.example.org"
 
@@ -113,10 +118,50 @@ def test_scholarly_metadata(client: TestClient, settings: Settings) -> None:
     p = next(p for p in papers if p["name"].startswith("How does therapy harm?"))
     assert p["identifier"]["propertyID"] == "DOI" and p["sameAs"] == f"https://doi.org/{p['identifier']['value']}"
     assert p["isPartOf"]["name"] == "Frontiers in Psychology" and p["datePublished"] == "2019"
-    assert p["author"][0] == {"@type": "Person", "name": "Curran, J."}
+    assert p["author"][0] == {"@type": "Person", "name": "Curran, J.", "familyName": "Curran", "givenName": "J."}
     assert p["subjectOf"]["url"].startswith(f"{ORIGIN}/archive/2020-12#")
     coins = re.findall(r'<span class="Z3988" title="([^"]+)"></span>', text)
     assert len(coins) == len(papers) and all("rft_id=info%3Adoi%2F10." in c or "rft_id=http" in c for c in coins)
+
+
+def _paper_metadata(client: TestClient, doi: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    text = client.get("/archive/2020-12").text
+    doc = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', text, re.DOTALL).group(1))  # type: ignore[union-attr]
+    [paper] = [g for g in doc["@graph"] if g.get("@id") == f"https://doi.org/{doi}"]
+    [span] = [parse_qs(html.unescape(c)) for c in re.findall(r'<span class="Z3988" title="([^"]+)"></span>', text)
+              if quote(doi, safe="") in c]
+    return paper, span
+
+
+def test_scholarly_metadata_prefers_the_cached_record(client: TestClient, settings: Settings) -> None:
+    """With the DOI's record in references/ (as `check --online` leaves it), the page's metadata is
+    the registry's: every author with given names, the full title, an issue number the citation
+    lacks; a cache file written later replaces the citation's parts without a restart; a broken
+    one falls back to the citation."""
+    publish(settings, "2020-12")
+    doi = "10.3389/fpsyg.2019.00347"
+    before, _ = _paper_metadata(client, doi)
+    assert before["name"].startswith("How does therapy harm?") and before["author"][0]["name"] == "Curran, J."
+
+    cache = ReferenceCache.of(settings.root)
+    record = crossref_record(doi)["message"]
+    item = normalize({**record, "issue": "7"})
+    path = cache.path_for(doi)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(item), encoding="utf-8")
+    paper, span = _paper_metadata(client, doi)
+    assert paper["name"] == item["title"] and paper["datePublished"] == "2019"
+    assert [a["name"] for a in paper["author"]] == ["Curran, Jo", "Parry, Glenys D.", "Hardy, Gillian E.",
+                                                    "Darling, Jennifer", "Mason, Ann-Marie", "Chambers, Eleni"]
+    assert paper["author"][0] == {"@type": "Person", "name": "Curran, Jo", "familyName": "Curran", "givenName": "Jo"}
+    assert (paper["isPartOf"]["name"], paper["volumeNumber"], paper["issueNumber"], paper["pageStart"]) == (
+        "Frontiers in Psychology", "10", "7", "347")
+    assert span["rft.atitle"] == [item["title"]] and span["rft.issue"] == ["7"]
+    assert span["rft.au"][:2] == ["Curran, Jo", "Parry, Glenys D."] and f"info:doi/{doi}" in span["rft_id"]
+
+    path.write_text("{ not json", encoding="utf-8")
+    broken, _ = _paper_metadata(client, doi)
+    assert broken == before
 
 
 def test_index_and_topics(client: TestClient, settings: Settings, composer: Composer) -> None:

@@ -1,8 +1,9 @@
-"""Read an author-written APA reference back into its parts, so it can be checked.
+"""Read an author-written APA reference back into its parts: the one APA parser of the project.
 
 `Authors (Year). Title. Journal, Volume(Issue), pages. https://doi.org/…` — the shape of APA 7
-§9.4–9.37 for journal articles. Parsing is forgiving: any part it cannot find is None and is
-then simply not checked. Where a title could end in several places ("Results in the U.S.
+§9.4–9.37 for journal articles. Used by the DOI checks (`compare`) and, for an article whose DOI
+is not in the cache, by the archive's scholarly metadata (`work`). Parsing is forgiving and never
+raises: any part it cannot find is None (or empty) and is then simply not checked or not shown. Where a title could end in several places ("Results in the U.S.
 population. Journal …"), the registry's journal name, when known, says where the source starts.
 """
 
@@ -35,6 +36,7 @@ class ParsedCitation:
     """The parts found; None where a part could not be read."""
 
     authors: list[str] = field(default_factory=list)  # surnames (or group names) as written, in order
+    names: list[str] = field(default_factory=list)  # the same authors in full: "Mason, A.-M.", "Smith, J., Jr."
     et_al: bool = False  # "et al." cuts the list short
     ellipsis: bool = False  # APA 7's "…" between author 19 and the last one
     year: str | None = None  # "2020", "2020a", "n.d.", "in press"
@@ -63,12 +65,13 @@ def parse(citation: str, journals: Iterable[str] = ()) -> ParsedCitation:
     if m is None:
         return out
     out.year = m.group(1).lower().replace(" ", "")
-    out.authors, out.et_al, out.ellipsis = _authors(text[:m.start()])
+    out.authors, out.names, out.et_al, out.ellipsis = _authors(text[:m.start()])
     _title_and_source(text[m.end():].strip(), out, [j for j in journals if j])
     return out
 
 
-def _authors(text: str) -> tuple[list[str], bool, bool]:
+def _authors(text: str) -> tuple[list[str], list[str], bool, bool]:
+    """(surnames, full names as written, et al., ellipsis) of the part before "(Year)"."""
     text = text.strip().rstrip(",").replace("...", "…")
     et_al = bool(re.search(r"\bet\s+al\.?", text))
     text = re.sub(r",?\s*\bet\s+al\.?", "", text)
@@ -77,15 +80,16 @@ def _authors(text: str) -> tuple[list[str], bool, bool]:
     text = re.sub(r",?\s+&\s+", ", ", text)
     tokens = [t.strip() for t in text.split(",") if t.strip()]
     names: list[str] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
+    full: list[str] = []
+    for tok in tokens:
+        if (_is_initials(tok) or _SUFFIX.match(tok)) and names:
+            full[-1] += f", {tok}"  # initials of the name just taken, or Jr.
+            continue
         if _is_initials(tok) or _SUFFIX.match(tok):
-            i += 1  # initials of a name already taken, or Jr.
             continue
         names.append(tok[:-1] if tok.endswith(".") and not _INITIAL.match(tok.split()[-1]) else tok)
-        i += 1
-    return names, et_al, ellipsis
+        full.append(names[-1])
+    return names, full, et_al, ellipsis
 
 
 def _is_initials(token: str) -> bool:

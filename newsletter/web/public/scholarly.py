@@ -1,8 +1,9 @@
 """Scholarly metadata for the papers an issue page summarises, so reference managers pick them
 up: schema.org `ScholarlyArticle` items as JSON-LD, and one COinS span (OpenURL 1.0 ContextObject
 in a `span.Z3988`, which Zotero reads, several per page) per paper. Both carry the DOI, which is
-what Zotero and others resolve first; the other fields come from the parsed reference and are
-left out when the reference does not give them.
+what Zotero and others resolve first; the other fields come from the paper's parts
+(`content.references.work`: the DOI's cached registry record, else the author's citation) and
+are left out when that source does not give them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from ...content.config import Settings
+from ...content.references.work import Author
 from .archive import ArticleView, IssueView
+
+
+def _author(au: Author) -> dict[str, str]:
+    if au.group:
+        return {"@type": "Organization", "name": au.name}
+    out = {"@type": "Person", "name": au.name, "familyName": au.family}
+    if au.given:
+        out["givenName"] = au.given
+    return out
 
 
 def _paper(a: ArticleView, page_url: str) -> dict[str, object]:
@@ -26,7 +37,7 @@ def _paper(a: ArticleView, page_url: str) -> dict[str, object]:
     elif a.link:
         item["url"] = a.link
     if p.authors:
-        item["author"] = [{"@type": "Person", "name": name} for name in p.authors]
+        item["author"] = [_author(au) for au in p.authors]
     if p.year:
         item["datePublished"] = p.year
     if p.journal:
@@ -73,7 +84,7 @@ def coins(a: ArticleView) -> str:
                        ("rft.issue", p.issue), ("rft.spage", p.first_page), ("rft.epage", p.last_page)):
         if value:
             pairs.append((key, value))
-    pairs += [("rft.au", name) for name in p.authors]
+    pairs += [("rft.au", au.name) for au in p.authors]
     return urlencode(pairs)
 
 
