@@ -39,6 +39,7 @@ class Scripted:
     reply_delay: float = 0.0
     received: list[tuple[str, bytes]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    mail_options: list[list[str]] = field(default_factory=list)  # the parameters of each MAIL FROM
     lock: threading.Lock = field(default_factory=threading.Lock)
     mails: int = 0
 
@@ -56,6 +57,7 @@ class Scripted:
             self.mails += 1
             n = self.mails
             self.commands.append(f"MAIL {address}")
+            self.mail_options.append(list(options))
         if n in self.mail_nth:
             return self.mail_nth[n]
         envelope.mail_from = address
@@ -100,9 +102,10 @@ class _Auth:
 
 
 def start_aiosmtpd(handler: Scripted, *, tls: ssl.SSLContext | None = None,
-                   auth: tuple[str, str] | None = None, size_limit: int | None = None) -> Controller:
+                   auth: tuple[str, str] | None = None, smtputf8: bool = True,
+                   size_limit: int | None = None) -> Controller:
     """Start a real aiosmtpd server on loopback (STARTTLS required with `tls`, AUTH with
-    `auth`, EHLO's SIZE keyword with `size_limit`)."""
+    `auth`, SMTPUTF8 offered unless `smtputf8` is false, EHLO's SIZE keyword with `size_limit`)."""
     kwargs: dict[str, Any] = {}
     if size_limit is not None:
         kwargs.update(data_size_limit=size_limit)
@@ -111,7 +114,7 @@ def start_aiosmtpd(handler: Scripted, *, tls: ssl.SSLContext | None = None,
     if auth is not None:
         kwargs.update(authenticator=_Auth(*auth), auth_required=True, auth_require_tls=True)
     c = Controller(handler, hostname="127.0.0.1", port=free_port(), decode_data=False,
-                   enable_SMTPUTF8=True, server_hostname="localhost", ready_timeout=10, **kwargs)
+                   enable_SMTPUTF8=smtputf8, server_hostname="localhost", ready_timeout=10, **kwargs)
     c.start()
     return c
 

@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         bad = [(sel, c) for sel, checks in results.items() for c in checks if not c.ok]
         for sel, c in bad:
             failed_checks.append(f"{reader.path}: variant {list(sel)}: {c}")
+        for sel, c in ((sel, c) for sel, checks in results.items() for c in checks if c.ok and c.warning):
+            print(f"{reader.path}: variant {list(sel)}: {c}", file=sys.stderr)
         if not bad and not any(p.severity == "error" for p in found):
             n = len(issue.articles)
             print(f"{reader.path}: ok ({n} articles, {len(results)} variants rendered and checked)")

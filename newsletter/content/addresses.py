@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
-from .headers import HeaderValueError, check_header_value
+from .headers import HeaderValueError, check_header_value, single_spaced
 
 _MAILBOX = re.compile(r"^\s*(?:(?P<name>[^<>]*?)\s*<(?P<addr>[^<>]+)>|(?P<bare>[^<>\s]+))\s*$")
 
@@ -87,6 +87,6 @@ def parse_mailbox(value: str) -> Mailbox:
     m = _MAILBOX.match(value)
     if not m:
         raise AddressError(f"expected 'Name <address>' or an address, got '{value}'")
-    name = (m.group("name") or "").strip().strip('"').strip()
+    name = single_spaced((m.group("name") or "").strip().strip('"'))
     addr, utf8 = normalize_address((m.group("addr") or m.group("bare")).strip())
     return Mailbox(name, addr, utf8)

@@ -9,6 +9,7 @@ from pathlib import Path
 from . import schema
 from .addresses import AddressError, Mailbox, parse_mailbox
 from .feedback import FeedbackSettings, parse_feedback
+from .headers import HeaderValueError, check_header_value, single_spaced
 from .logo import Logo, parse_logo
 from .signup import SignupSettings, parse_signup
 from .taxonomy import Taxonomy, parse_taxonomy
@@ -18,6 +19,9 @@ from .yamltree import Reader, YNode
 CONFIG_NAME = "newsletter.yaml"
 MAX_CONFIG_BYTES = 256 * 1024
 _LIST_ID = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+# BCP 47 (RFC 5646 §2.1) language[-script][-region][-variant...], the parts a newsletter uses
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|\d{3}))?"
+                       r"(?:-(?:[A-Za-z\d]{5,8}|\d[A-Za-z\d]{3}))*")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Settings:
     # Ctrl-C / SIGTERM: seconds the messages in flight may take to finish before their
     # connections are dropped (below `docker stop`'s 10 s before it kills)
     grace_seconds: float = 8.0
+    language: str = "en"  # BCP 47 tag of the issues' language: <html lang> and the body wrapper's
     # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     logo: Logo | None = None
@@ -127,14 +132,14 @@ def load_settings(root: Path | None = None) -> Settings:
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["logo", "reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
              "connections", "rate", "envelope_from", "retry", "durability", "grace_seconds", "bounce_address",
-             "bounces", "webhooks", "crossref_url", "doi_url", "crossref_mailto", "signup"]
+             "bounces", "webhooks", "crossref_url", "doi_url", "crossref_mailto", "signup", "language"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     m = schema.mapping(r, node, "", _KEYS, _OPTIONAL)
     if m is None:
         return None
-    name = schema.text(r, m.get("name"), "name", single_line=True, max_len=100)
+    name = _phrase(r, m.get("name"), "name")
     sender = _mailbox(r, m.get("from"), "from")
     reply_to = _mailbox(r, m.get("reply_to"), "reply_to") if "reply_to" in m else None
     postal = schema.text(r, m.get("postal_address"), "postal_address", single_line=True, max_len=300)
@@ -170,6 +175,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
     grace = _number(r, m.get("grace_seconds"), "grace_seconds", Settings.grace_seconds, 0, 3600)
+    language = _language(r, m.get("language"))
     logo = parse_logo(r, m["logo"]) if "logo" in m else None
     feedback = parse_feedback(r, m)
     registries = {key: (schema.http_url(r, m[key], key) or "").rstrip("/")
@@ -186,7 +192,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
         durability=durability, grace_seconds=grace, feedback=feedback, logo=logo, signup=signup, **registries,
-        crossref_mailto=(contact or reply_to or sender).addr,
+        crossref_mailto=(contact or reply_to or sender).addr, language=language,
     )
 
 
@@ -206,6 +212,26 @@ def _retry(r: Reader, node: YNode) -> RetrySettings:
     )
 
 
+def _phrase(r: Reader, node: YNode | None, path: str) -> str | None:
+    """The site's name: the List-Id phrase (RFC 2919) and the start of the default subject."""
+    value = schema.text(r, node, path, single_line=True, max_len=100)
+    if value is None or node is None:
+        return None
+    try:
+        return single_spaced(check_header_value(value, "the site name"))
+    except HeaderValueError as exc:
+        r.problem(node.line, node.col, path, str(exc))
+        return None
+
+
+def _language(r: Reader, node: YNode | None) -> str:
+    if node is None:
+        return "en"
+    value = schema.text(r, node, "language", single_line=True, max_len=35) or "en"
+    if not _LANGUAGE.fullmatch(value):
+        r.problem(node.line, node.col, "language", f"'{value}' is not a language tag (BCP 47, e.g. en, fr, "
+                                                   "fr-CA, pt-BR, zh-Hant)")
+    return value
 _number = schema.number
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import advice, schema
+from . import doi as doi_names
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
 from .textfile import display_path
@@ -34,7 +35,13 @@ class Article:
 
     @property
     def link(self) -> str | None:
-        return f"https://doi.org/{self.doi}" if self.doi else self.url
+        """Where the article is read: the doi.org link (percent-encoded) or the URL."""
+        return doi_names.url(self.doi) if self.doi else self.url
+
+    @property
+    def link_label(self) -> str | None:
+        """The link as the reader sees it: `https://doi.org/` + the DOI as written, or the URL."""
+        return doi_names.parse(self.doi).display_url if self.doi else self.url
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,13 @@ def _articles(r: Reader, node: YNode | None, settings: Settings) -> list[Article
     return [a for a in out if a is not None] if all(out) else None
 
 
+def _doi_from_url(r: Reader, node: YNode, path: str, doi: str | None) -> str | None:
+    from_url = schema.doi(r, node, f"{path}.url")
+    if from_url and doi and doi_names.parse(doi).key != doi_names.parse(from_url).key:
+        r.problem(node.line, node.col, f"{path}.url", f"links to DOI {from_url} but doi is {doi}")
+    return doi or from_url
+
+
 def _article(r: Reader, node: YNode, path: str, settings: Settings) -> Article | None:
     m = schema.mapping(r, node, path, _ARTICLE_KEYS, _ARTICLE_OPTIONAL)
     if m is None:
@@ -152,7 +166,12 @@ def _article(r: Reader, node: YNode, path: str, settings: Settings) -> Article |
                            words=True)
     citation = " ".join(citation.split()) if citation else None
     doi = schema.doi(r, m.get("doi"), f"{path}.doi") if "doi" in m else None
-    url = schema.http_url(r, m.get("url"), f"{path}.url") if "url" in m else None
+    url = None
+    unode = m.get("url")
+    if unode is not None and unode.kind == "str" and doi_names.is_resolver_link(str(unode.value)):
+        doi = _doi_from_url(r, unode, path, doi)  # a doi.org link is a DOI, percent-encoded our way
+    elif unode is not None:
+        url = schema.http_url(r, unode, f"{path}.url")
     summary = schema.prose(r, m.get("summary"), f"{path}.summary", max_len=20_000)
     implications = schema.prose(r, m.get("implications"), f"{path}.implications", max_len=20_000)
     topics: list[str] = []

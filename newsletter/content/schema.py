@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import yaml
 
+from . import doi as doi_names
 from . import prose as markdown
 from .yamltree import Reader, YNode
 
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _LINE_BREAKS = ("\n", "\r", "\u2028", "\u2029", "\u0085")
 MAX_URL = 2000
 
@@ -172,15 +170,16 @@ def url_problem(value: str, *, https_only: bool = False) -> str | None:
 
 
 def doi(r: Reader, node: YNode | None, path: str) -> str | None:
+    """A DOI in any spelling `content.doi` accepts, returned as written without `doi:` or the
+    resolver link (see content/doi.py for the syntax and the link)."""
     value = text(r, node, path, single_line=True, max_len=300)
     if value is None or node is None:
         return None
-    value = _DOI_PREFIX.sub("", value, count=1)
-    if not _DOI.match(value) or url_problem("https://doi.org/" + value):
-        r.problem(node.line, node.col, path,
-                  f"'{value}' is not a DOI (expected the form 10.NNNN/suffix, e.g. 10.1037/pst0000123)")
+    try:
+        return str(doi_names.parse(value))
+    except doi_names.DOIError as exc:
+        r.problem(node.line, node.col, path, str(exc))
         return None
-    return value
 
 
 def _join(path: str, key: str) -> str:

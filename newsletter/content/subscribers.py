@@ -8,7 +8,7 @@ from pathlib import Path
 from . import schema
 from .addresses import AddressError, address_key, normalize_address
 from .config import Settings
-from .headers import HeaderValueError, check_header_value
+from .headers import HeaderValueError, check_header_value, single_spaced
 from .textfile import display_path
 from .yamltree import Reader, YNode
 
@@ -93,7 +93,7 @@ def _subscriber(r: Reader, node: YNode, path: str, settings: Settings,
         name = schema.text(r, m["name"], f"{path}.name", single_line=True, max_len=200,
                            required=False) or ""
         try:
-            check_header_value(name, "the name")
+            name = single_spaced(check_header_value(name, "the name"))
         except HeaderValueError as exc:
             r.problem(m["name"].line, m["name"].col, f"{path}.name", str(exc))
             name = ""

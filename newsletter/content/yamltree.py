@@ -35,7 +35,11 @@ _SCALAR_KINDS = {
     "tag:yaml.org,2002:null": "null",
     "tag:yaml.org,2002:timestamp": "timestamp",
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
+# C0/C1 controls (TAB and line ends aside), lone surrogates and Unicode noncharacters: never
+# text, whether typed or written as an escape ("\0", "\e", "\uFFFE")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\ud800-\udfff\ufdd0-\ufdef"
+                      + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+                      + "]")
 MAX_DEPTH = 32
 _NESTING_LIMIT = re.compile(r"nesting depth|nest(ing)? level", re.IGNORECASE)  # libyaml's own limit
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -134,7 +138,7 @@ class Reader:
         for m in _CONTROL.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
             col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
-            self.problem(line, col, "", f"control character U+{ord(m.group()):04X} is not allowed")
+            self.problem(line, col, "", _refused(m.group()))
             bad = True
             if len(self.problems) > 50:
                 break
@@ -221,7 +225,7 @@ class Reader:
                 c = control(e.value)  # written as an escape ("\0", "\e") in a quoted scalar
                 if c is not None:
                     self.problem(node.line, node.col, self._where(stack, handed, slot=True),
-                                 f"control character U+{ord(c.group()):04X} is not allowed")
+                                 _refused(c.group()))
                     controls = tainted = True
                 if on_item is not None and len(stack) == 1 and stack[0][0].kind == "seq":
                     if not tainted:
@@ -320,6 +324,13 @@ class Reader:
                 assert isinstance(parent.value, list)
                 path += f"[{len(parent.value) + (handed if i == 0 else 0)}]"
         return path
+
+
+def _refused(c: str) -> str:
+    o = ord(c)
+    kind = ("lone surrogate" if 0xD800 <= o <= 0xDFFF else "noncharacter"
+            if 0xFDD0 <= o <= 0xFDEF or o & 0xFFFE == 0xFFFE else "control character")
+    return f"{kind} U+{o:04X} is not allowed"
 
 
 def _join(path: str, key: str) -> str:

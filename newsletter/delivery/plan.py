@@ -10,7 +10,7 @@ from ..content.issue import Issue
 from ..content.subscribers import Subscriber, load_subscribers
 from ..content.variants import Selection
 from ..errors import CheckFailed
-from ..mail.checks import failures
+from ..mail.checks import failures, warnings
 from ..mail.compose import Composer, now_header
 from ..mail.message import CompiledVariant, Recipient
 from ..store.ledger import Ledger
@@ -94,8 +94,9 @@ def prepare(composer: Composer, issue_path: Path, subscribers_path: Path, ledger
     settings = composer.settings
     issue = composer.issue(issue_path)
     subs, reader = load_subscribers(subscribers_path, settings)
-    bad = [f"variant {list(sel)}: {c}" for sel, checks in composer.check_all_variants(issue).items()
-           for c in failures(checks)]
+    checked = composer.check_all_variants(issue)
+    bad = [f"variant {list(sel)}: {c}" for sel, checks in checked.items() for c in failures(checks)]
+    close = [f"variant {list(sel)}: {c}" for sel, checks in checked.items() for c in warnings(checks)]
     if bad:
         raise CheckFailed("pre-flight checks failed; nothing was sent:\n" + "\n".join(bad))
     if settings.dkim is not None:
@@ -120,7 +121,7 @@ def prepare(composer: Composer, issue_path: Path, subscribers_path: Path, ledger
     for i, s in enumerate(subs):
         subs[i] = None  # type: ignore[call-overload]  # each Subscriber makes room for its Entry
         entries.append(_entry(composer, issue, s, sids[s.key], prefs, suppressed, selections, codec))
-    return Plan(issue, entries, composer.content_hash(issue), [str(p) for p in reader.warnings])
+    return Plan(issue, entries, composer.content_hash(issue), [str(p) for p in reader.warnings] + close)
 
 
 def web_only(subs: list[Subscriber], ledger: Ledger) -> list[Subscriber]:

@@ -10,7 +10,6 @@ It is not a list message: no List-Unsubscribe (the reader is not subscribed), an
 
 from __future__ import annotations
 
-import email.policy
 import hashlib
 import html
 import secrets
@@ -25,11 +24,11 @@ from ..content.config import Settings
 from ..content.headers import check_header_value
 from ..content.textfile import display_path
 from ..errors import TemplateError
-from . import wording
-from .message import _CRLF, _SOFT, Recipient, _encode_with_slots, _fmt, _qp, _to_header, text_greeting
+from . import headerfields, wording
+from .message import _CRLF, _SOFT, Recipient, _encode_with_slots, _qp, _to_header, text_greeting
 from .mjmllint import lint_template
 from .plaintext import wrap
-from .render import GREETING, TOPICS, WIDTH, mjml_to_html
+from .render import GREETING, TOPICS, WIDTH, mjml_to_html, text_direction
 
 CONFIRM_URL = "__NL_CONFIRM_URL__"
 HEADING = "Confirm your subscription"  # the message's h2 (the list's name is its h1)
@@ -37,13 +36,6 @@ BUTTON = "Confirm my subscription"
 PREHEADER = "One click to confirm: until then, nothing is sent to you."  # the inbox snippet
 HTML_TEMPLATE = "confirm.mjml"
 TEXT_TEMPLATE = "confirm.txt"
-
-
-def _header(name: str, value: str) -> bytes:
-    # the header factory, not fold_binary: a short non-ASCII value would not be encoded
-    pol = email.policy.SMTP
-    folded: str = pol.header_factory(name, value).fold(policy=pol)
-    return folded.encode("ascii")
 
 
 @dataclass
@@ -70,7 +62,8 @@ class ConfirmationMail:
         context = {"name": settings.name, "subject": subject, "hours": hours, "heading": HEADING,
                    "button": BUTTON, "intro": intro, "expiry": expiry, "logo": settings.logo,
                    "preheader": PREHEADER, "preheader_spacer": Markup("&zwnj;&nbsp;" * wording.SPACER_PAIRS),
-                   "postal_address": settings.postal_address,
+                   "postal_address": settings.postal_address, "language": settings.language,
+                   "direction": text_direction(settings.language),
                    "intro_wrapped": "\n".join(wrap(intro, WIDTH)),
                    "expiry_wrapped": "\n".join(wrap(expiry, WIDTH)),
                    "postal_wrapped": "\n".join(wrap(settings.postal_address, WIDTH))}
@@ -89,10 +82,11 @@ class ConfirmationMail:
             if CONFIRM_URL not in part:
                 raise TemplateError(f"{display_path(folder / name)}:1:1: {CONFIRM_URL} (the confirmation link) "
                                     "is missing")
-        head = [_header("From", _fmt(settings.sender))]
+        head = [headerfields.mailbox("From", settings.sender.name, settings.sender.addr)]
         if settings.reply_to:
-            head.append(_header("Reply-To", _fmt(settings.reply_to)))
-        head += [_header("Subject", subject), b"MIME-Version: 1.0\r\n", b"Auto-Submitted: auto-generated\r\n"]
+            head.append(headerfields.mailbox("Reply-To", settings.reply_to.name, settings.reply_to.addr))
+        head += [headerfields.unstructured("Subject", subject), b"MIME-Version: 1.0\r\n",
+                 b"Auto-Submitted: auto-generated\r\n"]
         digest = hashlib.sha256(html_part.encode() + text_part.encode()).hexdigest()[:24]
         return cls(settings, subject, b"".join(head), _encode_with_slots(text_part),
                    _encode_with_slots(html_part), f"=_nl_c_{digest}".encode(), signer)

@@ -20,8 +20,7 @@ from email.utils import formataddr
 
 from ..content.addresses import Mailbox
 from ..content.config import Settings
-from ..content.headers import check_header_value
-from . import wording
+from . import headerfields, wording
 from .plaintext import wrap
 from .render import GREETING, PREFERENCES_URL, TOPICS, UNSUBSCRIBE_URL, WIDTH, Rendered
 from .tokens import TokenKeys
@@ -29,7 +28,6 @@ from .tokens import TokenKeys
 _CRLF = b"\r\n"
 _SOFT = b"=\r\n"
 _SLOT = re.compile(r"(__NL_[A-Z_]+__)")
-_PLAIN_NAME = re.compile(r"^[A-Za-z0-9 .'-]*$")
 _TOPICS_CACHE = 256  # distinct footer lines kept per variant (each under 1 KB)
 
 
@@ -209,13 +207,7 @@ class CompiledVariant:
 
 
 def _to_header(r: Recipient) -> bytes:
-    if not r.name:
-        return b"To: " + r.email.encode() + _CRLF
-    if _PLAIN_NAME.match(r.name) and not r.smtputf8:
-        return f"To: {formataddr((r.name, r.email))}\r\n".encode()
-    if r.smtputf8:  # RFC 6532: UTF-8 as-is; an encoded-word inside an addr-spec is forbidden
-        return f"To: {_utf8_mailbox(r.name, r.email)}\r\n".encode()
-    return email.policy.SMTP.fold_binary("To", formataddr((r.name, r.email)))
+    return headerfields.mailbox("To", r.name, r.email)
 
 
 def _utf8_mailbox(name: str, addr: str) -> str:
@@ -230,18 +222,17 @@ def header_lines(settings: Settings, subject: str, date: str) -> bytes:
 
 
 def _header_parts(settings: Settings, subject: str) -> tuple[bytes, bytes]:
-    """The fixed headers before and after Date (which is stamped per message)."""
-    pol = email.policy.SMTP
+    """The fixed headers before and after Date (which is stamped per message): From, Reply-To,
+    Subject | MIME-Version, List-Id and the list headers. Raises content.headers.HeaderValueError
+    for text no header may carry."""
     sender = settings.sender
-    lines = [pol.fold_binary("From", _fmt(sender))]
+    lines = [headerfields.mailbox("From", sender.name, sender.addr)]
     if settings.reply_to:
-        lines.append(pol.fold_binary("Reply-To", _fmt(settings.reply_to)))
-    lines += [
-        pol.fold_binary("Subject", check_header_value(subject, "subject")),
-    ]
+        lines.append(headerfields.mailbox("Reply-To", settings.reply_to.name, settings.reply_to.addr))
+    lines.append(headerfields.unstructured("Subject", subject))
     tail = [
         b"MIME-Version: 1.0\r\n",
-        pol.fold_binary("List-Id", f"{settings.name} <{settings.list_id}>"),
+        headerfields.list_id(settings.name, settings.list_id),
         b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
         b"Precedence: list\r\n",
     ]

@@ -10,6 +10,7 @@ import re
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 import jinja2
@@ -40,6 +41,7 @@ HTML_TEMPLATE = "issue.mjml"
 TEXT_TEMPLATE = "issue.txt"
 _INLINE_STYLE = re.compile(r'<mj-style\b[^>]*\binline\s*=\s*"inline"[^>]*>(.*?)</mj-style>', re.DOTALL | re.IGNORECASE)
 _POSITION = re.compile(r"position (\d+):(\d+)")
+_MJML_ROOT = re.compile(r"<mjml(?=[\s>])([^>]*)>")
 WIDTH = markup.WIDTH
 
 
@@ -96,7 +98,8 @@ class Renderer:
         web_url = archive_url(self.settings, issue)
         also = [{"title": a.title, "url": f"{web_url}#{anchors[i]}"}
                 for i, a in enumerate(issue.articles) if i not in sel]
-        base = {"name": self.settings.name, "month_label": issue.month_label,
+        base = {"name": self.settings.name, "month_label": issue.month_label, "language": self.settings.language,
+                "direction": text_direction(self.settings.language),
                 "subject": issue.subject, "web_url": web_url,
                 "notice": wording.partial_notice(len(sel), n),
                 "postal_address": self.settings.postal_address}
@@ -138,6 +141,7 @@ class Renderer:
         citation = Markup(ref.html) if ref else a.citation
         notes = markup.Notes()
         return {"title": a.title, "anchor": anchor, "citation": citation, "link": a.link,
+                "link_label": a.link_label,
                 "topic_labels": [labels[t] for t in a.topics],
                 "summary_html": Markup(markup.to_html(a.summary, notes)),
                 "implications_html": Markup(markup.to_html(a.implications, notes)),
@@ -185,7 +189,7 @@ class Renderer:
             raise TemplateError(f"{self._display(name)}:{line}:1: {exc}") from None
 
     def _to_html(self, mjml_src: str) -> str:
-        return mjml_to_html(mjml_src, self._display(HTML_TEMPLATE))
+        return mjml_to_html(with_language(mjml_src, self.settings.language), self._display(HTML_TEMPLATE))
 
 
 def mjml_to_html(mjml_src: str, where: str) -> str:
@@ -210,6 +214,35 @@ def mjml_to_html(mjml_src: str, where: str) -> str:
     if left:
         raise TemplateError(f"{where}: <{left.group(1)}> was not rendered by MJML (unknown or misplaced element)")
     return inline_css_faithfully(fit_widths(html), inline_css)
+
+
+# Scripts written right to left (ISO 15924) and languages whose default script is one of them
+_RTL_SCRIPTS = {"adlm", "arab", "hebr", "mand", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi"}
+_RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ps", "sd", "syr", "ug", "ur", "yi"}
+
+
+def text_direction(language: str) -> str:
+    """"rtl" or "ltr" for a BCP 47 tag: by its script subtag if it has one (`az-Arab`), else by
+    the language's usual script (`ar`, `he`, `fa`, `ur`)."""
+    parts = language.lower().split("-")
+    script = next((p for p in parts[1:] if len(p) == 4 and p.isalpha()), None)
+    rtl = script in _RTL_SCRIPTS if script else parts[0] in _RTL_LANGUAGES
+    return "rtl" if rtl else "ltr"
+
+
+def with_language(mjml_src: str, language: str) -> str:
+    """`<mjml lang="…" dir="…">` from the `language` setting where the template leaves them out
+    (the shipped template writes `{{ language }}` and `{{ direction }}` itself): MJML puts both on
+    <html> and on the body wrapper; without them it writes `lang="und"` and screen readers guess."""
+    m = _MJML_ROOT.search(mjml_src)
+    if m is None:
+        return mjml_src
+    attrs = m.group(1)
+    if not re.search(r"\blang\s*=", attrs):
+        attrs += f' lang="{escape(language)}"'
+    if not re.search(r"\bdir\s*=", attrs):
+        attrs += f' dir="{text_direction(language)}"'
+    return f"{mjml_src[:m.start(1)]}{attrs}{mjml_src[m.end(1):]}"
 
 
 def archive_url(settings: Settings, issue: Issue) -> str:

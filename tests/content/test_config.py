@@ -89,6 +89,12 @@ def test_several_required_keys_missing(project: Path) -> None:
      "from: expected text, got a number ('12') (put it in quotes if you mean the text)"),
     ("name: Practice Research Digest", "name: yes",
      "name: expected text, got a boolean ('yes') (put it in quotes if you mean the text)"),
+    ("name: Practice Research Digest", 'name: "Digest\\e[31m"', "name: control character U+001B is not allowed"),
+    ("name: Practice Research Digest", 'name: "Digest \\u202e evil"',
+     ("name: the site name contains the character U+202E, which is not allowed in a mail header (line "
+      "breaks, control characters, bidi overrides)")),
+    ("no_match: skip", "language: french",
+     "language: 'french' is not a language tag (BCP 47, e.g. en, fr, fr-CA, pt-BR, zh-Hant)"),
 ])
 def test_located_problems(old: str, new: str, message: str | None, project: Path) -> None:
     text = config_text(project)
@@ -276,6 +282,15 @@ def test_durability(project: Path) -> None:
     cfg.write_text(cfg.read_text().replace("durability: process", "durability: fast"))
     with pytest.raises(InputError, match=r"durability: must be 'disk' or 'process', got 'fast'"):
         load_settings(project)
+
+
+def test_non_ascii_name_and_language(project: Path) -> None:
+    assert load_settings(project).language == "en"
+    text = config_text(project).replace("name: Practice Research Digest",
+                                        'name: "Réseau  de recherche\tsur la pratique 🧠"')
+    s = accepted(project, text + "language: fr-CA\n")
+    assert s.name == "Réseau de recherche sur la pratique 🧠"  # a phrase: single-spaced
+    assert s.language == "fr-CA"
 
 
 # --- renamed topics: aliases ------------------------------------------------------------------

@@ -201,8 +201,7 @@ def test_doi_forms_are_normalised(given: str, project: Path, settings) -> None: 
 
 
 @pytest.mark.parametrize("given", ["10.1037", "10.12/abc", "pst0000123", "doi:", "10.1037/a b",
-                                   "10.1037/x<script>", "https://example.org/10.1037/x",
-                                   "urn:doi:10.1037/x"])
+                                   "https://example.org/10.1037/x", "urn:doi:10.1037/x"])
 def test_bad_dois(given: str, project: Path, settings) -> None:  # type: ignore[no-untyped-def]
     text = issue_text(article("A", "[cbt]", f'    doi: "{given}"\n'), article("B"))
     message = problems_of(write(project, text), settings)
@@ -392,6 +391,16 @@ def test_encodings(data: str | bytes, where: str | None, project: Path, settings
         p = reader.problems[0]
         assert f"{p.line}:{p.col}" == where
         assert "UTF-8" in p.message
+
+
+def test_doi_org_url_is_read_as_the_doi(project: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    same = '    doi: "10.1037/PST0000123"\n    url: "dx.doi.org/10.1037/pst0000123"\n'
+    a = load_issue(write(project, issue_text(article("A", "[cbt]", same), article("B"))), settings).articles[0]
+    assert (a.doi, a.url, a.link) == ("10.1037/PST0000123", None, "https://doi.org/10.1037/PST0000123")
+    other = '    doi: "10.1037/pst0000123"\n    url: "https://doi.org/10.1037/pst0000999"\n'
+    message = problems_of(write(project, issue_text(article("A", "[cbt]", other), article("B"))), settings)
+    assert message == ("issues/2020-10.yaml:8:10: articles[0].url: links to DOI 10.1037/pst0000999 "
+                       "but doi is 10.1037/pst0000123")
 
 
 FOLDED = """month: "2020-10"

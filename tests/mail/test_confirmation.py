@@ -102,3 +102,13 @@ def test_a_broken_shared_piece_is_located(project: Path, composer: Composer) -> 
         ConfirmationMail.compile(composer.settings)
     with pytest.raises(TemplateError, match=where):
         Composer.load(project)
+
+
+@pytest.mark.parametrize("language, direction", [("fr-CA", "ltr"), ("he", "rtl"), ("ar-EG", "rtl")])
+def test_language_setting_reaches_the_confirmation(project: Path, language: str, direction: str) -> None:
+    """The `language` setting (issue 12) marks the confirmation as it marks an issue."""
+    from tests.conftest import add_config
+
+    add_config(project, f"language: {language}\n")
+    html, _ = confirmation(Composer.load(project))
+    assert re.search(rf'<html [^>]*lang="{language}"[^>]*dir="{direction}"', html)

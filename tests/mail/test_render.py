@@ -145,3 +145,49 @@ def test_jinja_syntax_error(settings, project):  # type: ignore[no-untyped-def]
     tpl.write_text(tpl.read_text().replace("{%- endfor %}", "", 1))
     with pytest.raises(TemplateError, match=r"issue.txt:\d+:1: Unexpected end of template"):
         Renderer(settings)
+
+
+SICI = "10.1002/(SICI)1098-2736(199908)36:6<637::AID-TEA4>3.0.CO;2-9"
+SICI_URL = "https://doi.org/10.1002/(SICI)1098-2736(199908)36:6%3C637::AID-TEA4%3E3.0.CO;2-9"
+
+
+@pytest.mark.parametrize("field", [f'doi: "{SICI}"', f'url: "https://doi.org/{SICI}"', f'url: "doi.org/{SICI}"'])
+def test_sici_doi_links_correctly_in_html_and_text(composer, project, field: str):  # type: ignore[no-untyped-def]
+    """The 1990s Wiley form (< > ; in the suffix) shows as written and links percent-encoded."""
+    path = project / "issues" / "2020-10.yaml"
+    text = path.read_text()
+    first_doi = re.search(r"^    doi: .*$", text, re.MULTILINE)
+    assert first_doi
+    path.write_text(text.replace(first_doi.group(0), f"    {field}", 1))
+    issue = composer.issue(path)
+    assert issue.articles[1].doi == SICI and issue.articles[1].link == SICI_URL
+    rendered = composer.render(issue)
+    assert f'href="{SICI_URL}"' in rendered.html  # the "Read the paper" link
+    assert issue.articles[1].link_label == f"https://doi.org/{SICI}"  # as written, for templates
+    links = rendered.text.split("\nLinks:\n", 1)[1].splitlines()  # the text part's reference list
+    assert any(line.split("] ")[-1].strip() == SICI_URL for line in links), links
+
+
+@pytest.mark.parametrize("config,template_root,lang,direction", [
+    ("", None, "en", "ltr"),  # the default, through the shipped template's {{ language }}
+    ("language: fr-CA\n", None, "fr-CA", "ltr"),
+    ("language: ar\n", None, "ar", "rtl"),
+    ("language: az-Arab\n", None, "az-Arab", "rtl"),  # the script subtag decides
+    ("language: he\n", "<mjml>", "he", "rtl"),  # a template that says nothing gets both
+    ("language: fr-CA\n", '<mjml lang="de">', "de", "ltr"),  # a template that says it itself wins
+])
+def test_language_on_html_and_body_wrapper(project, config: str, template_root: str | None, lang: str,  # type: ignore[no-untyped-def]
+                                           direction: str):
+    from newsletter.content.config import load_settings
+    from newsletter.mail.compose import Composer
+
+    (project / "newsletter.yaml").write_text((project / "newsletter.yaml").read_text() + config)
+    if template_root is not None:
+        tpl = project / "templates" / "issue.mjml"
+        tpl.write_text(re.sub(r"(?m)^<mjml[^>]*>", template_root, tpl.read_text(), count=1))
+    composer = Composer.load(project, load_settings(project))
+    html = composer.render(composer.issue("issues/2020-10.yaml")).html
+    tags = re.findall(r"<(html|div)\b([^>]*\blang=[^>]*)>", html)
+    assert [(t, re.search(r'lang="([^"]*)"', a).group(1), re.search(r'dir="([^"]*)"', a).group(1))  # type: ignore[union-attr]
+            for t, a in tags] == [("html", lang, direction), ("div", lang, direction)]  # <html>, body wrapper
+    assert 'lang="und"' not in html

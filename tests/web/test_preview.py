@@ -93,7 +93,7 @@ def test_issue_page_shows_the_message_that_is_sent(client: TestClient, composer:
     assert '<base target="_blank">' + html.split("<head>", 1)[1][:200] in frame_html(r.text)
     assert "Hello Sample," in text and "Hello Sample," in r.text  # greeted by first name
     assert re.search(r"^Subject: Practice Research Digest: October 2020$", r.text, re.MULTILINE)
-    assert "Gmail clips above 102 KB" in r.text
+    assert "KB of HTML as sent" in r.text and "Gmail clips at about 102 KB" in r.text
     combinations = client.get("/issue/2020-10/combinations").text
     assert combinations == "Every combination of articles (7) passes these checks."
     assert 'href="/issue/2020-10?variant=all&amp;tab=source&amp;view=both#eml-L' in r.text

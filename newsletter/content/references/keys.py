@@ -3,15 +3,16 @@
 DOI names are case-insensitive over ASCII (DOI Handbook 2.4), so one work has one key: the
 lower-cased DOI. File names percent-encode everything outside a small safe set so that any DOI
 suffix (`<`, `>`, `;`, `/`, `:` in old Wiley DOIs) is a valid file name on every system.
-Kept small and separate on purpose: full DOI syntax lives with the issue schema.
+Kept small and separate on purpose: the DOI syntax and the doi.org link live in content/doi.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import PurePosixPath
-from urllib.parse import quote, unquote
+from urllib.parse import quote
+
+from .. import doi as doi_names
 
 MAX_NAME = 180  # bytes of a file name before it is replaced by a digest (most systems allow 255)
 
@@ -52,14 +53,14 @@ def proxy_path(doi: str) -> str:
 
 
 def doi_url(doi: str) -> str:
-    """The `https://doi.org/...` link for a DOI (what APA 7 prints)."""
-    return "https://doi.org/" + proxy_path(doi)
-
-
-_DOI_TEXT = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+    """The `https://doi.org/...` link for a DOI, encoded as the issue's links are (content/doi.py)."""
+    return doi_names.url(doi)
 
 
 def parse_doi(text: str) -> str | None:
-    """A DOI as a user types it (`10.…`, `doi:10.…`, `https://doi.org/10.…`) → `10.…`, or None."""
-    m = _DOI_TEXT.match(text.strip())
-    return unquote(m.group(1)) if m and text.strip().lower().startswith("http") else (m.group(1) if m else None)
+    """A DOI as a user types it (`10.…`, `doi:10.…`, `https://doi.org/10.…`, `doi.org/10.…`) →
+    `10.…`, or None: the same rule as an issue's `doi:` (content/doi.py)."""
+    try:
+        return str(doi_names.parse(text))
+    except doi_names.DOIError:
+        return None

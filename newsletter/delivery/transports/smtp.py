@@ -71,8 +71,11 @@ class SMTPTransport:
         self._connecting = smtp
         try:
             await smtp.connect()
-            if smtp.is_ehlo_or_helo_needed:  # after STARTTLS without AUTH: learn the extensions (SIZE)
-                await smtp.ehlo()  # again now (RFC 3207 §4.2), before the first transaction
+            if smtp.is_ehlo_or_helo_needed:
+                # STARTTLS discards what the server said before TLS (RFC 3207 §4.2) and only
+                # AUTH makes aiosmtplib ask again: without it SMTPUTF8 would look unsupported
+                # and SIZE unknown before the first transaction
+                await smtp.ehlo()
             if not smtp.is_connected:  # aborted while connecting
                 raise aiosmtplib.SMTPServerDisconnected("connection closed while connecting")
         except aiosmtplib.SMTPAuthenticationError as exc:
@@ -108,15 +111,13 @@ class SMTPTransport:
         assert smtp is not None
         self.stage = Stage.MAIL
         try:
-            opts = ["SMTPUTF8"] if smtputf8 else []
-            if smtputf8 and not smtp.supports_extension("smtputf8"):
-                raise SendError(ErrorKind.RECIPIENT, 553, "5.6.7 the server does not support SMTPUTF8, "
-                                                  "which this address needs")
+            utf8, opts = _envelope_options(smtp, sender, recipient, smtputf8)
+            encoding = "utf-8" if utf8 else "ascii"
             if smtp.supports_extension("size"):
                 opts.append(f"SIZE={len(data)}")  # RFC 1870 §6: a too-large message is refused at once
-            await smtp.mail(sender, options=opts)
+            await smtp.mail(sender, options=opts, encoding=encoding)
             self.stage = Stage.RCPT
-            await smtp.rcpt(recipient)
+            await smtp.rcpt(recipient, encoding=encoding)
             self.stage = Stage.DATA
             return await self._data(smtp, data)
         except SendError as exc:
@@ -138,7 +139,7 @@ class SMTPTransport:
         except (TimeoutError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             self._drop()
             raise self._lost(str(exc) or type(exc).__name__) from None
-        except aiosmtplib.SMTPNotSupported as exc:
+        except (aiosmtplib.SMTPNotSupported, UnicodeError) as exc:
             await self._reset()
             raise SendError(ErrorKind.RECIPIENT, 553, f"5.6.7 {exc}", self.stage) from None
         except Exception as exc:
@@ -233,3 +234,22 @@ def _size_limit(smtp: aiosmtplib.SMTP) -> int | None:
     names no limit (absent, or SIZE 0)."""
     value = smtp.esmtp_extensions.get("size", "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _envelope_options(smtp: aiosmtplib.SMTP, sender: str, recipient: str, smtputf8: bool) -> tuple[bool, list[str]]:
+    """(UTF-8 commands?, MAIL FROM parameters). A non-ASCII local part needs SMTPUTF8 at the relay
+    (RFC 6531 §3.4); domains are already A-labels. Without it only this recipient fails, unless
+    the envelope sender itself needs it: then no message can go and the run stops."""
+    if not (smtputf8 or not sender.isascii() or not recipient.isascii()):
+        return False, []
+    if not smtp.supports_extension("smtputf8"):
+        if not sender.isascii():
+            raise SendError(ErrorKind.FATAL, None, f"the envelope sender <{sender}> needs SMTPUTF8, which "
+                                                   f"{smtp.hostname} does not offer; use an ASCII address")
+        raise SendError(ErrorKind.RECIPIENT, 553, f"5.6.7 {smtp.hostname} does not offer SMTPUTF8 (RFC 6531), "
+                                                  "which this address needs: it has non-ASCII characters "
+                                                  "before the @")
+    opts = ["SMTPUTF8"]
+    if smtp.supports_extension("8bitmime"):
+        opts.append("BODY=8BITMIME")  # the To: of such a message is raw UTF-8 (RFC 6532)
+    return True, opts
