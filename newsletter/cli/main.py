@@ -53,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # the process's own command is over: a late signal must not turn its exit into
                 # a kill; a caller in-process gets its handlers back
                 signal.signal(sig, signal.SIG_IGN if argv is None else handler or signal.SIG_DFL)
+        if argv is None:
+            # A KeyboardInterrupt (Ctrl-C, SIGTERM) that struck code run from a string (e.g. the
+            # methods dataclasses generate while a module loads) leaves CPython's "unhandled
+            # KeyboardInterrupt" flag set although it was handled here, and under `python -m`
+            # the process then dies by SIGINT instead of exiting 130. Every string evaluation
+            # resets that flag first; this one ends cleanly.
+            exec("None", {})  # noqa: S102
 
 
 def _run(argv: Sequence[str] | None) -> int:

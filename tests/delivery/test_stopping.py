@@ -121,7 +121,6 @@ def test_sigterm_during_preflight_is_a_clean_stop(project: Path, smtp: Scripted,
     assert not [c for c in smtp.commands if c.startswith("MAIL")]
     assert _in_state(project, "sending") == _in_state(project, "sent") == 0  # (the file may have no tables yet)
     if after:
-        assert "interrupted before sending began; nothing was sent" in err
         p = _send(project)
         _out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
