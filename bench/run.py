@@ -11,7 +11,10 @@ the same run, printed as a table and written to bench/RESULTS.md.
    (b) Postfix's smtp-source sending messages of the same size (the SMTP ceiling),
    (c) a hand-written per-recipient jinja2 + mjml + premailer + EmailMessage + send_message loop;
 5. scaling: the real send at 10k, 50k and 100k subscribers: time and peak RSS;
-6. preview reload latency, from bench/preview_latency.py when it is there.
+6. preview reload latency, from bench/preview_latency.py: with an empty outbox and with 20,000
+   messages in it (the same run's empty-outbox figure is the baseline);
+7. the preview's subscriber search at 100,000 readers (bench/subscriber_search.py), against a
+   plain scan of the list and against an empty request to the same server.
 
 Every measurement that has a peak RSS or CPU time runs in a fresh interpreter (bench/_worker.py).
 Needs `smtp-sink` and `smtp-source` (Debian package postfix; installed unconfigured if missing).
@@ -73,7 +76,7 @@ class Bench:
 
     # -- 1 -------------------------------------------------------------------------------------
     def render(self) -> None:
-        log("1/6 render")
+        log("1/7 render")
         r = run_worker("render", "--repeat", str(self.a.repeat), cwd=self.project("render"))
         self.raw["render"] = r
         e2e, base = float(r["end_to_end_s"]), float(r["mjml2html_alone_s"])
@@ -94,7 +97,7 @@ class Bench:
 
     # -- 2 -------------------------------------------------------------------------------------
     def message(self) -> None:
-        log("2/6 message building")
+        log("2/7 message building")
         n = 2000 if self.a.quick else 5000
         r = run_worker("message", "--subs", str(self.subscribers(n)), "--repeat", str(max(3, self.a.rounds)),
                        "--sample", "100" if self.a.quick else "300", cwd=self.project("message"))
@@ -110,7 +113,7 @@ class Bench:
     # -- 3 -------------------------------------------------------------------------------------
     def load(self) -> None:
         n = 10_000 if self.a.quick else 100_000
-        log(f"3/6 loading {n} subscribers")
+        log(f"3/7 loading {n} subscribers")
         subs = self.subscribers(n)
         proj = self.project("load")
         runs = [run_worker("load", "--subs", str(subs), cwd=proj) for _ in range(self.a.rounds)]
@@ -131,7 +134,7 @@ class Bench:
     # -- 4 -------------------------------------------------------------------------------------
     def dispatch(self, sink: Any) -> None:
         n, c = self.a.subscribers, self.a.connections
-        log(f"4/6 dispatch: {n} subscribers, {c} connections, {self.a.rounds} round(s)")
+        log(f"4/7 dispatch: {n} subscribers, {c} connections, {self.a.rounds} round(s)")
         subs = self.subscribers(n)
         ours, floor, source, lax = [], [], [], []
         sample = self.tmp / "sample.eml"
@@ -220,7 +223,7 @@ class Bench:
     # -- 5 -------------------------------------------------------------------------------------
     def scaling(self, sink: Any) -> None:
         sizes = [1_000, 2_000, 5_000] if self.a.quick else [10_000, 50_000, 100_000]
-        log(f"5/6 scaling: {sizes}")
+        log(f"5/7 scaling: {sizes}")
         runs = []
         for n in sizes:
             r = run_worker("send", "--subs", str(self.subscribers(n)), "--port", str(sink.port),
@@ -250,31 +253,60 @@ class Bench:
 
     # -- 6 -------------------------------------------------------------------------------------
     def preview(self) -> None:
-        script = REPO / "bench" / "preview_latency.py"
-        log("6/6 preview reload latency")
-        if not script.exists():
-            self.row("Preview: save-to-updated-page latency", "skipped", "", "", "", "—")
-            self.notes.append("Preview: bench/preview_latency.py does not exist yet; skipped.")
-            return
+        log("6/7 preview reload latency (empty outbox, then 20,000 messages in it)")
         edits = "3" if self.a.quick else "10"
-        try:
-            p = subprocess.run([PYTHON, str(script), "--edits", edits], cwd=REPO, env=env(), capture_output=True,
-                               text=True, timeout=600, check=False)
-        except subprocess.TimeoutExpired:
-            p = None
-        m = re.search(r"median (\d+(?:\.\d+)?) ms", p.stdout) if p else None
-        if p is None or p.returncode != 0 or not m:
-            why = "timed out" if p is None else (p.stderr.strip().splitlines() or ["no figure printed"])[-1]
-            self.row("Preview: save-to-updated-page latency", "not measured", "", "", "", "—")
-            self.notes.append(f"Preview: bench/preview_latency.py did not give a figure ({why[:200]}).")
-            return
-        self.raw["preview"] = p.stdout
-        rng = re.search(r"min (\d+) ms · max (\d+) ms", p.stdout)
-        extra = f" (min {rng.group(1)}, max {rng.group(2)} ms)" if rng else ""
-        self.row(f"Preview: save-to-updated-page latency, median of {edits} edits", f"{m.group(1)} ms{extra}",
-                 "", "", "", "—")
+        outbox = 2_000 if self.a.quick else 20_000
+        runs = {}
+        for n in (0, outbox):
+            out, why = self._script("preview_latency.py", "--edits", edits, "--outbox", str(n))
+            m = re.search(r"median (\d+(?:\.\d+)?) ms · min (\d+) ms · max (\d+) ms", out)
+            if not m:
+                self.row("Preview: save-to-updated-page latency", "not measured", "", "", "", "—")
+                self.notes.append(f"Preview: bench/preview_latency.py did not give a figure ({why[:200]}).")
+                return
+            self.raw[f"preview_outbox_{n}"] = out
+            runs[n] = (float(m.group(1)), m.group(2), m.group(3))
+        (base, lo0, hi0), (ours, lo, hi) = runs[0], runs[outbox]
+        self.row(f"Preview: save-to-updated-page latency, median of {edits} edits", f"{base:.0f} ms (min {lo0}, "
+                 f"max {hi0} ms)", "", "", "", "—")
+        self.row(f"Preview: the same with {outbox:,} messages in the outbox", f"{ours:.0f} ms (min {lo}, max {hi} ms)",
+                 f"empty outbox {base:.0f} ms", f"{ours / base:.2f}x", "≤ 150 ms", verdict(ours <= 150))
         self.notes.append("Preview: bench/preview_latency.py (real server, real headless Chromium), run "
                           "as a subprocess; see that script for what is timed.")
+
+    # -- 7 -------------------------------------------------------------------------------------
+    def search(self) -> None:
+        n = 10_000 if self.a.quick else 100_000
+        log(f"7/7 subscriber search in the preview ({n:,} readers)")
+        out, why = self._script("subscriber_search.py", "--subscribers", str(n), timeout=1800)
+        try:
+            r = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.row("Preview: subscriber search", "not measured", "", "", "", "—")
+            self.notes.append(f"Search: bench/subscriber_search.py did not give a figure ({why[:200]}).")
+            return
+        self.raw["search"] = r
+        self.row(f"Preview: subscriber search, {n:,} readers, per keystroke (median)",
+                 f"{r['search_median_ms']:.2f} ms (max {r['search_max_ms']:.1f})",
+                 f"plain scan {r['naive_median_ms']:.1f} ms", f"{r['naive_median_ms'] / r['search_median_ms']:.0f}x "
+                 "faster", "", "—")
+        self.row("Preview: the same over HTTP (GET /subscribers?q=…)", f"{r['http_median_ms']:.1f} ms "
+                 f"(max {r['http_max_ms']:.1f})", f"empty request {r['floor_median_ms']:.1f} ms",
+                 f"{r['http_median_ms'] / r['floor_median_ms']:.1f}x", "≤ 50 ms", verdict(r["http_max_ms"] <= 50))
+        self.row(f"Preview: reading the list for it ({n:,}: validate + index)", f"{r['index_s']:.1f} s",
+                 f"validate alone {r['load_s']:.1f} s", f"{r['index_s'] / r['load_s']:.2f}x", "", "—")
+        self.notes.append("Search: bench/subscriber_search.py types a name and an address one keystroke at a "
+                          "time (17 queries, best of 7 each); the list is read once per version of the file.")
+
+    def _script(self, name: str, *args: str, timeout: float = 900) -> tuple[str, str]:
+        """Run bench/NAME as a subprocess: (stdout, why it failed or '')."""
+        try:
+            p = subprocess.run([PYTHON, str(REPO / "bench" / name), *args], cwd=REPO, env=env(),
+                               capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return "", "timed out"
+        why = "" if p.returncode == 0 else (p.stderr.strip().splitlines() or ["no figure printed"])[-1]
+        return p.stdout, why
 
     # -- output --------------------------------------------------------------------------------
     def table(self) -> str:
@@ -315,6 +347,7 @@ def main() -> int:
             b.dispatch(sink)
             b.scaling(sink)
         b.preview()
+        b.search()
     finally:
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -7,7 +7,13 @@ import argparse
 import sys
 from collections import Counter
 
-from .common import root_of
+from .common import examples, root_of
+
+EXAMPLES = examples(
+    "newsletter bounces                                  # the mailbox of bounces.mailbox in newsletter.yaml",
+    "newsletter bounces --dry-run                        # what would be suppressed; nothing changes",
+    "newsletter bounces imaps://mail.example.org/INBOX --move-to Processed",
+    "newsletter bounces ~/Maildir/bounces --delete")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

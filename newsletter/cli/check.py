@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CheckFailed, InputError, NewsletterError, Problem, RegistryUnavailable, UsageError
-from .common import default_subscribers, root_of
+from .common import default_subscribers, examples, existing_file, number, root_of
 
 if TYPE_CHECKING:
     from ..content.config import Settings
@@ -14,16 +14,22 @@ if TYPE_CHECKING:
     from ..content.references import ReferenceCache
     from ..content.references.registry import Lookup
 
+EXAMPLES = examples(
+    "newsletter check                              # every issue and the subscriber list",
+    "newsletter check issues/2026-12.yaml --no-subscribers",
+    "newsletter check --subscribers subscribers.yaml",
+    "newsletter check --online                     # look every DOI up first (the network)")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("issues", nargs="*", help="issue files (default: every file in issues/)")
-    p.add_argument("--subscribers", help="subscriber list to validate too (default: subscribers.yaml "
+    p.add_argument("--subscribers", type=existing_file, help="subscriber list to validate too (default: subscribers.yaml "
                                          "or subscribers.example.yaml)")
     p.add_argument("--no-subscribers", action="store_true", help="skip the subscriber list")
     p.add_argument("--online", action="store_true",
                    help="first look every DOI up at Crossref / doi.org and refresh the reference cache "
                         "(references/); the only command that uses the network")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=number(0.1, 600, "a number of seconds"), default=20.0, metavar="SECONDS",
                    help="with --online: how long to wait for each registry request (default: 20)")
 
 

@@ -8,7 +8,11 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RegistryUnavailable, UsageError
-from .common import root_of
+from .common import examples, number, root_of
+
+EXAMPLES = examples(
+    "newsletter cite 10.1037/pst0000172                  # the APA 7 reference (kept in references/)",
+    "newsletter cite https://doi.org/10.1037/pst0000172 --yaml   # citation: and doi: lines for an issue")
 
 if TYPE_CHECKING:
     from ..content.config import Settings
@@ -23,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "its DOI link, which the newsletter adds itself)")
     p.add_argument("--refresh", action="store_true",
                    help="ask the registry even if references/ already holds the record")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=number(0.1, 600, "a number of seconds"), default=20.0, metavar="SECONDS",
                    help="how long to wait for each registry request (default: 20)")
 
 

@@ -3,10 +3,57 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from ..content.subscribers import Subscriber
 from ..errors import Problem, UsageError
+
+
+def whole_number(lo: int, hi: int, what: str = "a whole number") -> Callable[[str], int]:
+    """An argparse `type` for an integer flag: a wrong value names the valid range, and argparse
+    names the flag (`argument --connections: 'x' is not a whole number from 1 to 64`)."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+        if number is None or not lo <= number <= hi:
+            raise argparse.ArgumentTypeError(f"'{value}' is not {what} from {lo} to {hi}")
+        return number
+
+    parse.__name__ = what  # argparse shows it in its own messages
+    return parse
+
+
+def number(lo: float, hi: float, what: str = "a number") -> Callable[[str], float]:
+    """`whole_number` for a flag that takes a decimal number (seconds, say)."""
+    def parse(value: str) -> float:
+        try:
+            x = float(value.strip())
+        except ValueError:
+            x = float("nan")
+        if not lo <= x <= hi:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"'{value}' is not {what} from {lo:g} to {hi:g}")
+        return x
+
+    parse.__name__ = what
+    return parse
+
+
+def existing_file(value: str) -> str:
+    """An argparse `type` for a file that must exist (a subscriber list, an issue)."""
+    path = Path(value)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"'{value}': no such file")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"'{value}' is not a file")
+    return value
+
+
+def examples(*lines: str) -> str:
+    """The `examples:` block every command's --help ends with: (command, comment) lines."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def root_of(args: argparse.Namespace) -> Path | None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from ..errors import NewsletterError
 
 COMMANDS = {
+    "new": "start the next issue file: every key, an example article, the topics",
     "check": "validate issues and the subscriber list, render every variant and check it",
     "cite": "print the APA 7 reference of a DOI (from references/, or looked up and cached)",
     "render": "write the finished HTML, text and .eml of an issue (or one reader's copy)",
@@ -24,6 +25,18 @@ COMMANDS = {
     "site": "the public archive as static files (site build --out DIR)",
     "subscribers": "subscriber list tools (export the merged list)",
 }
+
+
+EXAMPLES = """\
+the author's loop:
+  newsletter new                          # start next month's issue file
+  newsletter preview issues/2026-12.yaml  # watch it in the browser while writing
+  newsletter check                        # every issue and the subscriber list
+  newsletter send-test --to me@example.org
+  newsletter send                         # the newest issue to the list (resumable)
+  newsletter status                       # every campaign, one line each
+
+`newsletter COMMAND --help` shows each command's options and examples."""
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -63,14 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(prog="newsletter", description="Compose, preview and send a "
-                                     "monthly research-digest newsletter.")
+                                     "monthly research-digest newsletter.", epilog=EXAMPLES,
+                                     formatter_class=raw)
     parser.add_argument("--root", help="project folder (default: nearest folder with newsletter.yaml)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}
     for name, help_text in COMMANDS.items():
         mod = importlib.import_module(f"newsletter.cli.{name.replace('-', '_')}")
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=mod.EXAMPLES,
+                           formatter_class=raw)
         mod.add_arguments(p)
         modules[name] = mod
     args = parser.parse_args(argv)

@@ -6,15 +6,20 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import root_of
+from .common import examples, existing_file, root_of, whole_number
+
+EXAMPLES = examples(
+    "newsletter preview                         # the index of all issues, at http://127.0.0.1:8000",
+    "newsletter preview issues/2026-12.yaml     # open one issue",
+    "newsletter preview --port 0 --no-browser   # any free port; print the address")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("issue", nargs="?", help="issue file to open (default: the index of all issues)")
-    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0 picks a "
+    p.add_argument("--port", type=whole_number(0, 65535, "a port number"), default=8000, help="port on 127.0.0.1 (default: 8000; 0 picks a "
                                                           "free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
-    p.add_argument("--subscribers", help="subscriber list for “as subscriber” (default: subscribers.yaml "
+    p.add_argument("--subscribers", type=existing_file, help="subscriber list for “as subscriber” (default: subscribers.yaml "
                                          "or subscribers.example.yaml)")
 
 
@@ -26,8 +31,6 @@ def run(args: argparse.Namespace) -> int:
     root = find_root(root_of(args))
     if not (root / CONFIG_NAME).is_file():
         raise UsageError(f"{root}: no {CONFIG_NAME} here or in a parent folder (use --root)")
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port: {args.port} is not a port number (0 to 65535)")
     extra, path = None, "/"
     if args.issue:
         issue = Path(args.issue)
@@ -37,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
             extra = issue
         path = f"/issue/{issue.stem}"
     subscribers = Path(args.subscribers) if args.subscribers else None
-    if subscribers is not None and not subscribers.is_file():
-        raise UsageError(f"--subscribers: {args.subscribers}: no such file")
     state = PreviewState(root, subscribers=subscribers, extra_issue=extra)
     serve(state, port=args.port, open_browser=not args.no_browser, path=path)
     return 0

@@ -4,7 +4,12 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import find_subscriber, newest_issue, parse_topics, root_of
+from .common import examples, existing_file, find_subscriber, newest_issue, parse_topics, root_of
+
+EXAMPLES = examples(
+    "newsletter render issues/2026-12.yaml --out out/     # out/2026-12.html, .txt and .eml",
+    "newsletter render --topics cbt,empathy               # what a reader of those topics gets",
+    "newsletter render --as ben@example.com               # what one subscriber gets")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="write what this subscriber would receive")
     who.add_argument("--topics", help="write what a reader of these topics (slugs or labels, "
                                       "comma-separated) would receive")
-    p.add_argument("--subscribers", help="subscriber list for --as")
+    p.add_argument("--subscribers", type=existing_file, help="subscriber list for --as")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,13 +36,13 @@ def run(args: argparse.Namespace) -> int:
         topics = parse_topics(args.topics, settings.taxonomy)
         if not composer.selection_for(issue, topics):
             raise UsageError(f"--topics: a reader of {', '.join(sorted(topics)) or 'no topic'} "
-                                  f"gets no article of this issue (no_match is '{settings.no_match}')")
+                             f"gets no article of this issue (no_match is '{settings.no_match}')")
     if args.as_email:
         sub = find_subscriber(settings, args.subscribers, args.as_email, "--as")
         name, email, topics = sub.name, sub.email, sub.topics
         if not composer.selection_for(issue, topics):
-            raise UsageError(f"{sub.email} gets no article of this issue (their topics match none; "
-                                  f"no_match is '{settings.no_match}')")
+            raise UsageError(f"--as: {sub.email} gets no article of this issue (their topics match none; "
+                             f"no_match is '{settings.no_match}')")
     raw, rendered = composer.sample(issue, topics, name=name, email=email)
     html, text = parts(raw)
     out = Path(args.out)

@@ -7,7 +7,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import Interrupted, UsageError
-from .common import default_subscribers, newest_issue, print_warnings, root_of
+from .common import (
+    default_subscribers,
+    examples,
+    existing_file,
+    newest_issue,
+    print_warnings,
+    root_of,
+    whole_number,
+)
+
+EXAMPLES = examples(
+    "newsletter send --dry-run                   # the newest issue: who would get what; nothing sent",
+    "newsletter send --dry-run --verbose         # … and every reader skipped, with the reason",
+    "newsletter send issues/2026-12.yaml         # dispatch (resumable: just run it again)",
+    "newsletter send --subscribers subscribers.yaml --connections 8")
 
 if TYPE_CHECKING:
     from ..content.config import Settings
@@ -16,15 +30,17 @@ if TYPE_CHECKING:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("issue", nargs="?", help="issue file (default: the unfinished campaign if there is one, "
                                             "with its list; else the newest in issues/)")
-    p.add_argument("--subscribers", help="subscriber list (default: subscribers.yaml, else "
+    p.add_argument("--subscribers", type=existing_file, help="subscriber list (default: subscribers.yaml, else "
                                          "subscribers.example.yaml)")
     p.add_argument("--dry-run", action="store_true", help="check and plan only: no connection, no writes")
     p.add_argument("--force", action="store_true",
                    help="resume even though the issue, templates or configuration changed")
     p.add_argument("--resend-unknown", action="store_true",
                    help="also re-send messages whose outcome is unknown (same Message-ID)")
-    p.add_argument("--connections", type=int, help="parallel SMTP connections (default from config: 4)")
+    p.add_argument("--connections", type=whole_number(1, 64),
+                   help="parallel SMTP connections, 1 to 64 (default from config: 4)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--verbose", action="store_true", help="with --dry-run: list every reader skipped and why")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ..content.textfile import display_path
+    from ..delivery.plan import describe_skips, skip_kind
     from ..delivery.sending import SendOptions, dry_run, resume_command, send
     from ..delivery.transports import describe
     from ..mail.compose import Composer
@@ -55,9 +72,15 @@ def _run(args: argparse.Namespace) -> int:
         for sel, n in sorted(variants.items()):
             titles = "; ".join(plan.issue.articles[i].title for i in sel)
             print(f"  {n:6d} × articles {[i + 1 for i in sel]}: {titles[:100]}")
-        reasons = Counter(e.skip_reason.split(" (")[0] for e in plan.entries if e.skip_reason)
-        for why, n in reasons.items():
-            print(f"  {n:6d} skipped: {why}")
+        skipped = [e for e in plan.entries if e.skip_reason]
+        if skipped:
+            reasons = Counter(skip_kind(e.skip_reason) for e in skipped)
+            print(f"  {len(skipped):6d} skipped: {describe_skips(reasons, settings.no_match)}")
+        if args.verbose:
+            for e in skipped:
+                print(f"  skipped {e.email}: {e.skip_reason}")
+        elif skipped:
+            print("  (--verbose lists the readers skipped)")
         print("nothing was sent or written")
         return 0
     print(f"sending {display_path(issue_path)} to {display_path(subs)} via {describe(settings)}", file=sys.stderr)
@@ -76,6 +99,8 @@ def _run(args: argparse.Namespace) -> int:
               f"({counts['failed']} failed, {counts['unknown']} unknown, {counts['skipped']} skipped)")
     else:
         print(summary.line())
+        if summary.skip_reasons:
+            print(f"skipped {summary.skipped}: {describe_skips(summary.skip_reasons, settings.no_match)}")
     for line in summary.replies:
         print(line)
     left = counts["deferred"] + counts["pending"]

@@ -4,7 +4,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import default_subscribers, root_of
+from .common import default_subscribers, examples, existing_file, root_of, whole_number
+
+EXAMPLES = examples(
+    "newsletter serve                      # http://127.0.0.1:8080, behind an HTTPS reverse proxy",
+    "newsletter serve --port 9000 --subscribers subscribers.yaml")
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -12,8 +16,9 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: put an HTTPS reverse proxy in front)")
-    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    p.add_argument("--subscribers", help="subscriber list, for names and topics on the preference "
+    p.add_argument("--port", type=whole_number(1, 65535, "a port number"), default=8080,
+                   help="port (default 8080)")
+    p.add_argument("--subscribers", type=existing_file, help="subscriber list, for names and topics on the preference "
                                          "page (default: subscribers.yaml, else subscribers.example.yaml)")
     p.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                    help="proxies whose X-Forwarded-For gives the client's address, for the signup limits "

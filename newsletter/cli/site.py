@@ -7,7 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import root_of
+from .common import examples, root_of
+
+EXAMPLES = examples(
+    "newsletter site build --out public/            # the archive and feeds of the issues sent so far",
+    "newsletter site build --out /tmp/look --drafts # unsent issues too, for a local look")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b = sub.add_parser("build", help="write the archive, topic pages and feeds as static files",
                        description="Write the public archive (index, issue pages, topic pages, Atom feeds, "
                                    "one stylesheet) as static files. Only issues whose dispatch has started "
-                                   "are included.")
+                                   "are included.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("--out", required=True, help="folder to write into (created if missing)")
     b.add_argument("--drafts", action="store_true", help="also include issues not sent yet (for a local look)")
 

@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from .common import default_subscribers, print_warnings, root_of
+from .common import default_subscribers, examples, existing_file, print_warnings, root_of
+
+EXAMPLES = examples(
+    "newsletter subscribers export --out subscribers.yaml   # the list with web changes merged in")
 
 if TYPE_CHECKING:
     from ..content.config import Settings
@@ -31,8 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     e = sub.add_parser("export", help="write the list with web-page changes applied (YAML)",
                        description="Write the subscriber list with the unsubscribes and topic "
-                                   "changes made on the web pages applied.")
-    e.add_argument("--subscribers", help="subscriber list (default: subscribers.yaml, else "
+                                   "changes made on the web pages applied.", epilog=EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("--subscribers", type=existing_file, help="subscriber list (default: subscribers.yaml, else "
                                          "subscribers.example.yaml)")
     e.add_argument("--out", default="-", help="file to write, or - for standard output (default)")
 

@@ -11,6 +11,7 @@ from .addresses import AddressError, Mailbox, parse_mailbox
 from .feedback import FeedbackSettings, parse_feedback
 from .headers import HeaderValueError, check_header_value, single_spaced
 from .logo import Logo, parse_logo
+from .partial import check_before_syntax_error
 from .signup import SignupSettings, parse_signup
 from .taxonomy import Taxonomy, parse_taxonomy
 from .textfile import display_path
@@ -121,6 +122,7 @@ def load_settings(root: Path | None = None) -> Settings:
     path = root / CONFIG_NAME
     r = Reader(display_path(path))
     node = r.load(MAX_CONFIG_BYTES)
+    check_before_syntax_error(r, lambda pr, tree: _parse(pr, tree, root))
     if node is None and not r.problems:
         r.problem(1, 1, "", "the configuration file is empty")
     settings = _parse(r, node, root) if node is not None else None

@@ -11,6 +11,7 @@ from . import advice, schema
 from . import doi as doi_names
 from .config import Settings
 from .headers import HeaderValueError, check_header_value
+from .partial import check_before_syntax_error
 from .textfile import display_path
 from .yamltree import Reader, YNode
 
@@ -80,6 +81,7 @@ def read_issue(path: Path | str, settings: Settings) -> tuple[Issue | None, Read
     r = Reader(display_path(path))
     node = r.load(MAX_ISSUE_BYTES)
     if node is None or (node.kind == "null" and not r.problems):
+        check_before_syntax_error(r, lambda pr, tree: _parse(pr, tree, path, settings))
         if not r.problems:
             r.problem(1, 1, "", "the issue file is empty")
         return None, r

@@ -1,8 +1,9 @@
-"""The topics of the site (`topics:` in newsletter.yaml): slugs, labels, lookup by either.
+"""The topics of the site (`topics:` in newsletter.yaml): slugs, labels, lookup by either, and
+"did you mean" suggestions for a name that is neither.
 
 A topic is `slug: Label`, or `slug: {label: Label, aliases: [Old name, …]}` when a label was
 renamed: an alias is still accepted wherever a topic is named (issue and subscriber files,
-looked up like labels, ignoring case and spacing) but never shown.
+looked up like labels, ignoring case and spacing) and suggested from, but never shown.
 """
 
 from __future__ import annotations
@@ -10,14 +11,48 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz, utils
+
 from . import schema
 from .yamltree import Reader, YNode
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_PARENS = re.compile(r"\(([^)]*)\)")
+_PIECES = re.compile(r"\band\b|\bor\b|[/,;&]", re.IGNORECASE)
+SUGGEST_CUTOFF = 75.0  # of `_score`, 0-100: below it a "suggestion" is mostly noise ("ML" → "Medication")
+SUGGEST_TIE = 1.0  # topics scoring within this of the best are offered too (up to MAX_SUGGESTIONS)
+MAX_SUGGESTIONS = 3
 
 
 def _norm(s: str) -> str:
     return " ".join(s.casefold().split())
+
+
+def _phrases(slug: str, label: str) -> set[str]:
+    """What a reader might call a topic: its slug (as words), its label, the label's abbreviations
+    in parentheses and its parts between 'and', 'or', '/' and commas ("Cognitive Therapy (CT)
+    and Cognitive-Behavioural Therapy (CBT)" → "CT", "CBT", "Cognitive Therapy", …); normalised
+    by rapidfuzz's default processor (lower case, punctuation as spaces)."""
+    out = {slug.replace("-", " "), label}
+    out.update(a.strip() for a in _PARENS.findall(label))
+    out.update(p.strip() for p in _PIECES.split(_PARENS.sub(" ", label)))
+    return {utils.default_process(p) for p in out if p.strip()} - {""}
+
+
+def _score(query: str, phrase: str) -> float:
+    """How well `query` names `phrase`, 0-100: a misspelling of it (edit distance, any word
+    order), or, when the phrase is longer, a piece of it ("cognitive" in "cognitive therapy")
+    or its words among the phrase's ("alliance therapeutic"), each word perhaps misspelt ("ipt
+    therapy" ~ "interpersonal psychotherapy ipt"). Pieces count a little less than whole
+    matches, and a short phrase is never found inside a longer query ("ct" in "factors")."""
+    score = max(fuzz.ratio(query, phrase), fuzz.token_sort_ratio(query, phrase))
+    if len(phrase) >= len(query) + 3:
+        score = max(score, 0.9 * fuzz.partial_ratio(query, phrase), 0.95 * fuzz.token_set_ratio(query, phrase))
+    words, phrase_words = query.split(), phrase.split()
+    if len(words) > 1:
+        each = [max(fuzz.ratio(w, p) for p in phrase_words) for w in words]
+        score = max(score, 0.95 * sum(each) / len(each))
+    return score
 
 
 @dataclass(frozen=True)
@@ -29,26 +64,63 @@ class Taxonomy:
 
     labels: dict[str, str]
     aliases: dict[str, str] = field(default_factory=dict)
+    _index: dict[str, str] = field(init=False, repr=False, compare=False)
+    _phrases: list[tuple[str, str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {_norm(alias): slug for alias, slug in self.aliases.items()}
         index.update({_norm(slug): slug for slug in self.labels})
         index.update({_norm(label): slug for slug, label in self.labels.items()})
         object.__setattr__(self, "_index", index)
+        names: dict[str, list[str]] = {slug: [label] for slug, label in self.labels.items()}  # topic order
+        for alias, slug in self.aliases.items():
+            names.get(slug, []).append(alias)
+        phrases = [(p, slug) for slug, said in names.items()
+                   for p in sorted(set().union(*(_phrases(slug, name) for name in said)))]
+        object.__setattr__(self, "_phrases", phrases)
 
     def lookup(self, name: str) -> str | None:
         """The slug named by `name` (slug, label or alias; case and spacing ignored), or None."""
-        return self._index.get(_norm(name))  # type: ignore[attr-defined,no-any-return]
+        return self._index.get(_norm(name))
+
+    def suggestions(self, name: str) -> list[str]:
+        """The topics `name` most likely means, best first (at most MAX_SUGGESTIONS; [] if none
+        is close): each as its label when `name` is a misspelt label, else as its slug.
+
+        Scored with rapidfuzz against the slug, the label and the label's parts, so `cognitive
+        therapy` finds `cbt` through "Cognitive Therapy (CT) and …", not `combination-therapy`.
+        """
+        return self._close(name)[:MAX_SUGGESTIONS]
+
+    def _close(self, name: str) -> list[str]:
+        """Every topic above the cutoff and within SUGGEST_TIE of the best, best first."""
+        query = utils.default_process(name)
+        if not query:
+            return []
+        best: dict[str, float] = {}
+        for phrase, slug in self._phrases:
+            score = _score(query, phrase)
+            if score > best.get(slug, 0.0):
+                best[slug] = score
+        ranked = sorted((s for s in best if best[s] >= SUGGEST_CUTOFF), key=lambda s: -best[s])
+        top = best[ranked[0]] if ranked else 0.0
+        return [self._shown_as(query, s) for s in ranked if best[s] >= top - SUGGEST_TIE]
+
+    def _shown_as(self, query: str, slug: str) -> str:
+        label = self.labels[slug]
+        by_label = fuzz.ratio(query, utils.default_process(label))
+        return label if by_label >= SUGGEST_CUTOFF and by_label >= fuzz.ratio(query, slug) else slug
 
     def suggest(self, name: str) -> str:
-        import difflib
-
-        choices = list(self.labels) + list(self.labels.values())
-        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-        if not close:
-            lowered = {c.casefold(): c for c in choices}
-            close = [lowered[c] for c in difflib.get_close_matches(name.casefold(), list(lowered), 1, 0.5)]
-        return f" (did you mean '{close[0]}'?)" if close else " (see the topics in newsletter.yaml)"
+        """The tail of an "unknown topic" message: ` (did you mean 'x'?)`, or where to look."""
+        found = self._close(name)
+        if not found:
+            return " (see the topics in newsletter.yaml)"
+        if len(found) > MAX_SUGGESTIONS:
+            return f" (it matches {len(found)} topics equally: {', '.join(found)}; use a slug or a whole label)"
+        quoted = [f"'{s}'" for s in found]
+        options = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        return f" (did you mean {options}?)"
 
     def order(self, slugs: set[str] | frozenset[str]) -> list[str]:
         return [s for s in self.labels if s in slugs]

@@ -73,6 +73,9 @@ class Reader:
         self.path = str(path)
         self.problems: list[Problem] = []
         self.lines: list[str] = []  # the source, when kept (not for a streamed list)
+        # the YAML syntax error that stopped parsing, and the first line it involves (where an
+        # unclosed bracket or quote started): the lines before it may still be worth checking
+        self.syntax_error: tuple[Problem, int] | None = None
 
     def problem(self, line: int, col: int, fieldpath: str, message: str) -> None:
         self.problems.append(Problem(self.path, line, col, fieldpath, message))
@@ -156,6 +159,9 @@ class Reader:
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             what = syntax_message(exc, text)
             self.problem(line, col, "", f"YAML syntax error: {what}")
+            ctx = exc.context_mark  # e.g. where the unclosed bracket or quote started
+            first = min(line, ctx.line + 1) if ctx else line
+            self.syntax_error = (self.problems[-1], first)
         except yaml.reader.ReaderError as exc:
             text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
             line, col = line_col(text, exc.position)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -25,7 +25,7 @@ from ..mail.message import CompiledVariant
 from ..store.ledger import Delivery, Ledger, LedgerError, Reason
 from .breaker import Breaker
 from .groupcommit import GroupCommit
-from .plan import Plan
+from .plan import SUPPRESSED_DURING_RUN, Plan
 from .policy import Verdict, settle
 from .pool import Pool
 from .stopping import Stopper, StopReason
@@ -42,6 +42,7 @@ class Summary:
     failed: int = 0
     unknown: int = 0
     skipped: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)  # skip_kind → how many
     elapsed: float = 0.0
     stop: StopReason | None = None
     stop_message: str = ""
@@ -201,8 +202,9 @@ class Dispatcher:
         key = item.email_key
         entry = self.entries[key]
         if self.ledger.is_suppressed(key):  # an unsubscribe may arrive mid-run
-            await self.commit.mark(key, "skipped", reply="suppressed during the run")
+            await self.commit.mark(key, "skipped", reply=SUPPRESSED_DURING_RUN)
             self._count("skipped")
+            self.summary.skip_reasons[SUPPRESSED_DURING_RUN] += 1
             return
         # Date is stamped now (RFC 5322 §3.6.1), not when the campaign began; only a resend of
         # an `unknown` message repeats the stored one, so it is the same message, byte for byte

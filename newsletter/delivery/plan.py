@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,32 @@ from ..mail.checks import failures, warnings
 from ..mail.compose import Composer, now_header
 from ..mail.message import CompiledVariant, Recipient
 from ..store.ledger import Ledger
+
+NO_MATCH = "no article on their topics this month"
+SUPPRESSED = "suppressed"  # followed by the suppression's reason in parentheses
+SUPPRESSED_DURING_RUN = "suppressed during the run"
+
+
+def skip_kind(reason: str) -> str:
+    """The reason without its details: 'suppressed (unsubscribed)' → 'suppressed: unsubscribed',
+    'suppressed (hard bounce: 550 …)' → 'suppressed: hard bounce'; NO_MATCH as it is."""
+    if reason.startswith(SUPPRESSED + " ("):
+        detail = reason[len(SUPPRESSED) + 2:].rstrip(")").split(":")[0].strip()
+        return f"{SUPPRESSED}: {detail}" if detail else SUPPRESSED
+    return reason
+
+
+def describe_skips(reasons: Counter[str], no_match: str) -> str:
+    """Why readers were skipped, in words, most common first: '3 readers have no article on
+    their topics this month (no_match: skip); 1 suppressed: unsubscribed'. '' for none."""
+    parts = []
+    for kind, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        if kind == NO_MATCH:
+            who = "reader has" if n == 1 else "readers have"
+            parts.append(f"{n} {who} {NO_MATCH} (no_match: {no_match})")
+        else:
+            parts.append(f"{n} {kind}")
+    return "; ".join(parts)
 
 
 class TopicBits:
@@ -146,12 +173,13 @@ def _entry(composer: Composer, issue: Issue, sub: Subscriber, sid: str,
     packed = codec.pack(topics)
     sel: Selection = ()
     if key in suppressed:
-        why = f"suppressed ({suppressed[key]})"
+        why = f"{SUPPRESSED} ({suppressed[key]})"
     else:
         sel = composer.selection_for(issue, topics)
-        why = "" if sel else "no article on their topics this month"
+        why = "" if sel else NO_MATCH
     return Entry(key, sub.email, sub.name, sid, packed, selections.setdefault(sel, sel), why, sub.smtputf8,
                  codec)
 
 
-__all__ = ["Entry", "Plan", "now_header", "prepare", "web_only"]
+__all__ = ["NO_MATCH", "SUPPRESSED", "SUPPRESSED_DURING_RUN", "Entry", "Plan", "describe_skips", "now_header",
+           "prepare", "skip_kind", "web_only"]

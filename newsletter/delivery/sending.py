@@ -7,6 +7,7 @@ import fcntl
 import os
 import shlex
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from ..mail.verp import Verp
 from ..store import private_folder
 from ..store.ledger import Delivery, Ledger
 from .dispatch import Dispatcher, ProgressHook, Summary
-from .plan import Entry, Plan, prepare
+from .plan import Entry, Plan, prepare, skip_kind
 from .stopping import StopReason
 from .transports import transport_factory
 from .transports.base import Transport
@@ -127,13 +128,14 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
             try:
                 plan = prepare(composer, issue_path, subscribers, ledger)
                 date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force,
+                                             subject=issue.subject, list_file=display_path(subscribers),
                                              paths=(_recorded(settings, issue_path), _recorded(settings, subscribers)))
                 recovered = ledger.recover_interrupted(issue.month)
                 ledger.add_deliveries(issue.month, (
                     (e.key, e.sid, e.email, e.variant,
                      "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries))
                 removed = ledger.skip_removed(issue.month, {e.key for e in plan.entries}, REMOVED)
-                skipped = sum(1 for e in plan.entries if e.skip_reason)
+                skips = Counter(skip_kind(e.skip_reason) for e in plan.entries if e.skip_reason)
                 plan.entries = [e for e in plan.entries if not e.skip_reason]  # recorded; not needed now
                 compiled = plan.compiled(composer, date)
                 signer = None
@@ -149,9 +151,10 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
                 dispatching = True
                 summary = asyncio.run(_main(d, due))
                 dispatching = False
-                summary.skipped += skipped + removed
                 if removed:
-                    summary.replies.append(f"{removed} recipient(s) no longer on the list: skipped ({REMOVED})")
+                    skips[REMOVED] += removed
+                summary.skipped += sum(skips.values())
+                summary.skip_reasons.update(skips)
                 if recovered:
                     summary.replies.append(f"{recovered} message(s) interrupted by an earlier crash are "
                                            "now 'unknown' (not re-sent; see `newsletter status`)")

@@ -5,6 +5,7 @@ from .db import private_folder
 from .ledger import (
     STATES,
     Busy,
+    CampaignReport,
     Delivery,
     FeedbackEvent,
     Ledger,
@@ -12,9 +13,10 @@ from .ledger import (
     Lift,
     Reason,
     Recorded,
+    Row,
     State,
     new_sid,
 )
 
-__all__ = ["STATES", "Busy", "Delivery", "FeedbackEvent", "Ledger", "LedgerError", "Lift", "Reason", "Recorded",
-           "State", "new_sid", "private_folder"]
+__all__ = ["STATES", "Busy", "CampaignReport", "Delivery", "FeedbackEvent", "Ledger", "LedgerError", "Lift", "Reason",
+           "Recorded", "Row", "State", "new_sid", "private_folder"]

@@ -59,27 +59,31 @@ class Campaigns(Database):
         return dict(self.db.execute("SELECT issue, created FROM campaigns ORDER BY issue"))
 
     def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool,
+                       subject: str | None = None, list_file: str | None = None,
                        paths: tuple[str, str] | None = None) -> str:
-        """Create or resume; returns the Date header fixed at creation. `paths` (issue file,
-        subscriber list) are recorded so a bare `newsletter send` can resume this campaign.
-        Raises ContentChanged if the content differs from what the campaign began with and
-        `force` is false."""
+        """Create or resume; returns the Date header fixed at creation. `subject` and
+        `list_file` (what `status` shows) are those of the latest run; `paths` (issue file and
+        subscriber list, relative to the project folder) are recorded so that a bare
+        `newsletter send` can resume this campaign. Raises ContentChanged if the content differs
+        from what the campaign began with and `force` is false."""
         existing = self.campaign(issue)
         if existing is None:
             with self.tx() as db:
-                db.execute("INSERT INTO campaigns (issue, content_hash, date_header, created) VALUES (?,?,?,?)",
-                           (issue, content_hash, date_header, time.time()))
+                db.execute("INSERT INTO campaigns (issue, content_hash, date_header, created, subject, "
+                           "list_file) VALUES (?,?,?,?,?,?)",
+                           (issue, content_hash, date_header, time.time(), subject, list_file))
             old_date = date_header
         else:
             old_hash, old_date = existing
-            if old_hash != content_hash:
-                if not force:
-                    raise ContentChanged(
-                        f"issue {issue} was already (partly) sent with different content; the issue, "
-                        "templates or configuration changed since. Re-run with --force to send the new "
-                        "content to the remaining recipients")
-                with self.tx() as db:
-                    db.execute("UPDATE campaigns SET content_hash=? WHERE issue=?", (content_hash, issue))
+            if old_hash != content_hash and not force:
+                raise ContentChanged(
+                    f"issue {issue} was already (partly) sent with different content; the issue, "
+                    "templates or configuration changed since. Re-run with --force to send the new "
+                    "content to the remaining recipients")
+            with self.tx() as db:
+                db.execute("UPDATE campaigns SET content_hash=?, subject=COALESCE(?, subject), "
+                           "list_file=COALESCE(?, list_file) WHERE issue=?",
+                           (content_hash, subject, list_file, issue))
         if paths is not None:
             with self.tx() as db:
                 db.execute("UPDATE campaigns SET issue_path=?, list_path=? WHERE issue=?", (*paths, issue))

@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS campaigns (
     created REAL NOT NULL,
     finished REAL,
     issue_path TEXT,
-    list_path TEXT
+    list_path TEXT,
+    subject TEXT,
+    list_file TEXT
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     issue TEXT NOT NULL,
@@ -155,6 +157,10 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE suppressions ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
         db.execute("UPDATE suppressions SET detail=TRIM(SUBSTR(reason, 13)), reason='hard-bounce' "
                    "WHERE reason LIKE 'hard bounce:%'")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(campaigns)")}
+    for column in ("subject", "list_file"):  # what `status` shows of a campaign
+        if column not in columns:
+            db.execute(f"ALTER TABLE campaigns ADD COLUMN {column} TEXT")
 
 
 class Database:
@@ -193,6 +199,10 @@ class Database:
 
     def close(self) -> None:
         self.db.close()
+
+    def columns(self, table: str) -> set[str]:
+        """The column names `table` has in this database (an old one may lack newer columns)."""
+        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
 
     def busy_timeout(self, ms: int) -> None:
         """How long a statement waits for another writer's lock before raising `Busy`."""

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CASES = Path(__file__).parent.parent / "cases"
 LOCATED = re.compile(r"^(?P<path>[^:\s]+):(?P<line>\d+):(?P<col>\d+): ")
 
@@ -212,3 +214,63 @@ def test_usage_errors(project: Path) -> None:
     assert result.returncode == 2 and "usage:" in result.stderr
     result = cli(project, "render", "--as", "a@example.org", "--topics", "cbt")
     assert result.returncode == 2 and "not allowed with argument" in result.stderr
+
+
+# --- help and flag values -----------------------------------------------------------------------
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from newsletter.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse: --help, or a usage error
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_help_shows_an_example(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from newsletter.cli.main import COMMANDS
+
+    code, out, _ = _run(["--help"], capsys)
+    assert code == 0 and "newsletter new " in out and "newsletter send-test --to me@example.org" in out
+    for command in [[name] for name in COMMANDS] + [["subscribers", "export"], ["site", "build"]]:
+        code, out, _ = _run([*command, "--help"], capsys)
+        assert code == 0, command
+        block = out[out.index("examples:"):]
+        assert re.search(rf"^  newsletter {' '.join(command)}\b", block, re.MULTILINE), (command, out)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["send", "--connections", "x"], "argument --connections: 'x' is not a whole number from 1 to 64"),
+    (["send", "--connections", "0"], "argument --connections: '0' is not a whole number from 1 to 64"),
+    (["send", "--connections", "65"], "argument --connections: '65' is not a whole number from 1 to 64"),
+    (["preview", "--port", "99999"], "argument --port: '99999' is not a port number from 0 to 65535"),
+    (["preview", "--port", "http"], "argument --port: 'http' is not a port number from 0 to 65535"),
+    (["serve", "--port", "0"], "argument --port: '0' is not a port number from 1 to 65535"),
+    (["send", "--subscribers", "nope.yaml"], "argument --subscribers: 'nope.yaml': no such file"),
+    (["check", "--subscribers", "issues"], "argument --subscribers: 'issues' is not a file"),
+    (["render", "--subscribers", "nope.yaml", "--as", "eli@example.org"],
+     "argument --subscribers: 'nope.yaml': no such file"),
+    (["new", "2026-13"], "MONTH: '2026-13' is not a month (expected YYYY-MM, e.g. "),
+    (["check", "--online", "--timeout", "0"], "argument --timeout: '0' is not a number of seconds from 0.1 to 600"),
+    (["cite", "10.1037/x", "--timeout", "soon"],
+     "argument --timeout: 'soon' is not a number of seconds from 0.1 to 600"),
+    (["new", "December"], "MONTH: 'December' is not a month (expected YYYY-MM, e.g. "),
+    (["render", "--topics", "cognitive therapy"],
+     "--topics: unknown topic 'cognitive therapy' (did you mean 'cbt'?)"),
+    (["send-test", "--to", "me@@example.org"], "--to: invalid e-mail address 'me@@example.org'"),
+    (["send-test", "--to", "me@example.org", "--as", "farah@example.com"],
+     ("--as: farah@example.com receives nothing this month: no article of this issue is on their topics "
+      "(no_match: skip); --full sends the whole issue anyway")),
+    (["send-test", "--to", "me@example.org", "--topics", "personality-disorders"],
+     "--topics: a reader of personality-disorders receives nothing this month"),
+    (["render", "--as", "farah@example.com"], "--as: farah@example.com gets no article of this issue"),
+    (["status", "2019-01"], "nothing has been sent yet"),
+])
+def test_wrong_flag_values_name_the_flag_and_what_is_valid(argv: list[str], message: str, project: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(argv, capsys)
+    assert code == 2, (code, err)
+    assert message in err, err
+    assert "Traceback" not in err and not (project / "outbox").exists()

@@ -258,7 +258,8 @@ def test_taxonomy_order_and_suggestions() -> None:
     ("", "newsletter.yaml:1:1: the configuration file is empty"),
     ("# nothing yet\n", "newsletter.yaml:1:1: the configuration file is empty"),
     ("name: [x\n", ("newsletter.yaml:2:1: YAML syntax error: did not find expected ',' or ']' "
-                  "(while parsing a flow sequence started on line 1, column 7)")),
+                  "(while parsing a flow sequence started on line 1, column 7); nothing else in the "
+                  "file could be checked")),
     ("- a\n", "newsletter.yaml:1:1: expected a mapping, got a list"),
     ("name: &n X\n", ("newsletter.yaml:1:7: YAML anchors (&n) are not allowed; if this is text, put "
          "the whole value in quotes (\"...\", or a '|' block for several lines)")),

@@ -21,7 +21,7 @@ from newsletter.mail.compose import SAMPLE_SID, Composer, now_header, parts
 from newsletter.mail.confirmation import BUTTON
 from newsletter.mail.message import Recipient
 
-from ..web.test_preview import CHROMIUM, CHROMIUM_ARGS
+from ..web.conftest import CHROMIUM, CHROMIUM_ARGS
 from .test_confirmation import URL, confirmation
 
 AXE = Path(__file__).resolve().parents[2] / ".ci" / "npm" / "node_modules" / "axe-core" / "axe.min.js"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
 import socket
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,50 +17,20 @@ with warnings.catch_warnings():  # Starlette would rather have `httpx2`; `httpx`
     from starlette.testclient import TestClient
 
 from newsletter.mail.compose import parts
-from newsletter.web.preview.app import PreviewServer, create_app, listen
 from newsletter.web.preview.model import PreviewState
 from newsletter.web.preview.watch import classify
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ISSUE = "issues/2020-10.yaml"
-TITLES = ["Physiological Synchronization in the Psychotherapy Relationship",
-          "What are Patients' Experiences of Psychological Therapy?",
-          "Group Therapy for Mood Disorders: A Meta-Analysis"]
-MARKS = ["Kleinbub and colleagues", "McPherson, Wicks and Tercelli", "Janis and colleagues"]  # one per article
-WAIT_MS = 5000
-
-
-def save(path: Path | str, text: str) -> None:
-    """Save as editors do: write a temporary file beside it, then rename it over the old one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def edit(path: Path | str, old: str, new: str) -> None:
-    text = Path(path).read_text(encoding="utf-8")
-    assert old in text, old
-    save(path, text.replace(old, new, 1))
-
-
-@pytest.fixture
-def client(project: Path) -> Iterator[TestClient]:
-    state = PreviewState(project)
-    app = create_app(state, watch_files=False)
-    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
-        c.state = state  # type: ignore[attr-defined]
-        yield c
-
-
-def frame_html(page_html: str) -> str:
-    import html
-
-    m = re.search(r'<iframe id="frame-desktop"[^>]*srcdoc="([^"]*)"', page_html)
-    assert m, "no desktop frame"
-    return html.unescape(m.group(1))
+from .conftest import (
+    ISSUE,
+    MARKS,
+    TITLES,
+    assert_not_reloaded,
+    edit,
+    frame_html,
+    open_issue,
+    pick_subscriber,
+    save,
+)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------------
@@ -189,7 +157,8 @@ def test_send_test_lands_in_the_outbox(client: TestClient, project: Path) -> Non
 def test_send_test_without_javascript_redirects_back(client: TestClient) -> None:
     r = client.post("/issue/2020-10/send-test", data={"to": "not an address"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/issue/2020-10?variant=all&sent=")
-    assert "--to:" in client.get(r.headers["location"]).text
+    page = client.get(r.headers["location"]).text
+    assert "To: invalid e-mail address &#39;not an address&#39;" in page and "--to" not in page
 
 
 def test_send_disabled_with_the_reason_when_no_transport(client: TestClient,
@@ -277,59 +246,6 @@ def test_port_in_use_is_a_clear_error(project: Path, capsys: pytest.CaptureFixtu
     assert err == f"127.0.0.1:{port} is already in use (another preview?); choose a free port with --port N\n"
 
 
-# -- a real browser -----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium package for the browser tests)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def server(project: Path) -> Iterator[str]:
-    """The real server (uvicorn, file watcher, event stream) on a free port, in a thread."""
-    sock = listen(0)
-    srv = PreviewServer(create_app(PreviewState(project)))
-    thread = srv.start_in_thread(sock)
-    assert srv.started, "the preview server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    srv.stop()
-    thread.join(10)
-    assert not thread.is_alive(), "the preview server did not stop"
-
-
-@pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1680, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.set_default_timeout(WAIT_MS)
-    yield pg
-    context.close()
-    assert not errors, errors
-
-
-def open_issue(page: Any, server: str, query: str = "") -> Any:
-    from playwright.sync_api import expect
-
-    page.goto(f"{server}/issue/2020-10{query}")
-    desktop = page.frame_locator("#frame-desktop")
-    expect(desktop.locator("body")).to_contain_text(TITLES[0] if not query else "Hello")
-    page.wait_for_function("() => window.__previewReady === true")
-    page.evaluate("() => { window.__sameDocument = 'yes'; }")  # gone if the page ever reloads
-    return desktop
-
-
-def assert_not_reloaded(page: Any) -> None:
-    assert page.evaluate("() => window.__sameDocument") == "yes"
-
-
 def test_browser_index_then_issue(page: Any, server: str) -> None:
     from playwright.sync_api import expect
 
@@ -379,12 +295,12 @@ def test_browser_switch_variant(page: Any, server: str) -> None:
     expect(desktop.locator("body")).to_contain_text(MARKS[1])
     expect(page.locator("#summary")).to_contain_text("a reader of Depression and Depressive Symptoms")
     assert "variant=topics" in page.url and "topic=depression" in page.url
-    page.select_option("select[name=sub]", "eli@example.org")
+    pick_subscriber(page, "eli", "eli@example.org")
     expect(desktop.locator("body")).to_contain_text("Hello Eli,")
     expect(desktop.locator("body")).to_contain_text(MARKS[0])
     expect(desktop.locator("body")).not_to_contain_text(MARKS[1])
     assert page.is_checked("input[name=variant][value=subscriber]")
-    page.select_option("select[name=sub]", "farah@example.com")
+    pick_subscriber(page, "Farah", "farah@example.com")
     expect(page.locator("#notice")).to_contain_text("receives nothing this month")
     expect(page.locator("#viewer")).to_be_hidden()
     expect(page.locator("#send-button")).to_be_disabled()
@@ -417,12 +333,19 @@ def test_browser_broken_yaml_shows_located_error_then_recovers(page: Any, server
     expect(problem).to_contain_text("issues/2020-10.yaml:28:16")
     expect(problem).to_contain_text("YAML syntax error")
     expect(problem.locator(".quote")).to_contain_text("""- title: What: are " Patients'""")
-    expect(page.locator("#viewer")).to_be_hidden()
-    expect(page.locator("#send-button")).to_be_disabled()
-    save(ISSUE, original)
-    expect(page.locator("#problems .problem.error")).to_have_count(0)
-    expect(page.locator("#viewer")).to_be_visible()
+    # the last good render stays on screen, dimmed, under the error banner; nothing can be sent
+    expect(page.locator("#viewer")).to_have_class(re.compile(r"\bstale\b"))
+    expect(page.locator("#stale-note")).to_contain_text("Last good version")
     expect(desktop.locator("body")).to_contain_text(TITLES[1])
+    assert float(page.evaluate("() => getComputedStyle(document.querySelector('#viewer .frames')).opacity")) < 0.6
+    banner, viewer = (page.locator(sel).bounding_box() for sel in ("#error-banner", "#viewer"))
+    assert banner and viewer and banner["y"] + banner["height"] <= viewer["y"]
+    expect(page.locator("#send-button")).to_be_disabled()
+    save(ISSUE, original.replace(TITLES[1], "Fixed and Live Again"))
+    expect(page.locator("#problems .problem.error")).to_have_count(0)
+    expect(page.locator("#viewer")).not_to_have_class(re.compile(r"\bstale\b"))
+    expect(desktop.locator("body")).to_contain_text("Fixed and Live Again")
+    expect(page.locator("#send-button")).to_be_enabled()
     assert_not_reloaded(page)
 
 
@@ -434,13 +357,14 @@ def test_browser_template_and_subscriber_changes_apply_live(page: Any, server: s
     expect(desktop.locator("body")).to_contain_text("What this means in practice")
     edit("templates/issue.mjml", "{{ name }}", "{{ name }")
     expect(page.locator("#problems .problem.error .where")).to_contain_text("templates/issue.mjml:")
-    expect(page.locator("#viewer")).to_be_hidden()
+    expect(page.locator("#viewer")).to_have_class(re.compile(r"\bstale\b"))  # the last good, dimmed
     edit("templates/issue.mjml", "{{ name }", "{{ name }}")
-    expect(page.locator("#viewer")).to_be_visible()
+    expect(page.locator("#viewer")).to_have_class("viewer")
     expect(desktop.locator("body")).to_contain_text("What this means in practice")
     with open("subscribers.example.yaml", "a", encoding="utf-8") as f:
         f.write("- email: gus@example.org\n  name: Gus\n  topics: [group]\n")
-    expect(page.locator("select[name=sub] option[value='gus@example.org']")).to_have_count(1)
+    page.fill("#sub-input", "gu")
+    expect(page.locator("#sub-list [role=option]")).to_have_text(["Gus <gus@example.org>1 topic(s)"])
     assert_not_reloaded(page)
 
 
@@ -465,6 +389,12 @@ def test_browser_send_test_appears_in_outbox(page: Any, server: str) -> None:
 
     open_issue(page, server)
     expect(page.locator("#send-reason")).to_contain_text("Maildir outbox")
+    page.fill("#send-form input[name=to]", "author@example")  # the browser's own check lets it through
+    page.click("#send-button")
+    status = page.locator("#send-status")
+    expect(status).to_have_text(re.compile(r"^To: .*The part after the @-sign is not valid"))  # the page's words
+    expect(status).not_to_contain_text("--to")
+    expect(status).to_have_class(re.compile(r"\bbad\b"))
     page.fill("#send-form input[name=to]", "author@example.org")
     page.click("#send-button")
     expect(page.locator("#send-status")).to_contain_text("Sent to author@example.org")

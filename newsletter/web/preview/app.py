@@ -36,19 +36,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ...delivery.sendtest import send_test
+from ...delivery.sendtest import BadTestRequest, send_test
 from ...delivery.transports import describe
 from ...errors import NewsletterError, UsageError
-from ...mail.compose import parts
 from .assets import CSS, JS
+from .http import cross_site, not_found, state_of
 from .model import PreviewState
-from .outbox import outbox_message
-from .pages import index_page, issue_page, message_page, missing_page
-from .views import Variant, find_subscriber
-from .watch import Live, watch
+from .outbox_routes import ROUTES as OUTBOX_ROUTES
+from .pages import index_page, issue_page
+from .views import Variant
+from .watch import Live, log, watch
 
 HOST = "127.0.0.1"
 TABS, VIEWS = ("email", "text", "source"), ("both", "desktop", "phone")
+PAGE_FIELDS = {"to": "To", "reader": ""}  # send_test's inputs as the page labels them
 
 
 class PortInUse(NewsletterError):
@@ -56,11 +57,6 @@ class PortInUse(NewsletterError):
 
 
 # -- routes ---------------------------------------------------------------------------------------
-def _state(request: Request) -> PreviewState:
-    state: PreviewState = request.app.state.preview
-    return state
-
-
 def _variant(q: ImmutableMultiDict[str, Any]) -> Variant:
     return Variant.from_query(q.get("variant"), [str(t) for t in q.getlist("topic")], q.get("sub"))
 
@@ -70,19 +66,19 @@ def _choice(value: str | None, allowed: tuple[str, ...]) -> str:
 
 
 def index(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     version = state.stamp
     entries, problems = state.index()
     return HTMLResponse(index_page(entries, problems, version))
 
 
 def issue(request: Request) -> Response:
-    state, q = _state(request), request.query_params
+    state, q = state_of(request), request.query_params
     name = request.path_params["name"]
     try:
         view = state.issue_view(name, _variant(q))
     except KeyError:
-        return _missing(state, f"There is no issue '{name}' (expected issues/{name}.yaml).")
+        return not_found(state, f"There is no issue '{name}' (expected issues/{name}.yaml).")
     return HTMLResponse(issue_page(view, tab=_choice(q.get("tab"), TABS), view=_choice(q.get("view"), VIEWS),
                                    sent=q.get("sent", "")))
 
@@ -90,7 +86,7 @@ def issue(request: Request) -> Response:
 def combinations(request: Request) -> Response:
     """Slow (every article subset is rendered), so pages load it after the e-mail is shown."""
     try:
-        summary = _state(request).combinations(request.path_params["name"])
+        summary = state_of(request).combinations(request.path_params["name"])
     except KeyError:
         return Response("", 404)
     return HTMLResponse(html.escape(summary))
@@ -105,12 +101,12 @@ def issue_html(request: Request) -> Response:
 
 
 def _issue_part(request: Request, kind: str) -> Response:
-    state, name = _state(request), request.path_params["name"]
+    state, name = state_of(request), request.path_params["name"]
     try:
         view = state.issue_view(name, _variant(request.query_params))
     except KeyError:
-        return _missing(state, f"There is no issue '{name}'.")
-    if not view.raw:
+        return not_found(state, f"There is no issue '{name}'.")
+    if not view.raw or view.stale:
         reasons = [f"{p.where} {p.message}".strip() for p in view.problems] or [view.notice]
         return Response("\n".join(reasons) + "\n", 409, media_type="text/plain")
     if kind == "html":  # as a mail client would show it: no scripts, nothing fetched but images
@@ -121,10 +117,10 @@ def _issue_part(request: Request, kind: str) -> Response:
 
 
 async def send(request: Request) -> Response:
-    state, name = _state(request), request.path_params["name"]
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host')}":
-        return Response("cross-site request refused\n", 403, media_type="text/plain")
+    state, name = state_of(request), request.path_params["name"]
+    refused = cross_site(request)
+    if refused is not None:
+        return refused
     form = await request.form()
     variant = _variant(form)
     try:
@@ -146,39 +142,37 @@ async def send_from_preview(state: PreviewState, name: str, variant: Variant, to
     issue = await asyncio.to_thread(composer.issue, path)
     settings, subscriber, topics = composer.settings, None, None
     if variant.kind == "subscriber":
-        subs, _ = await asyncio.to_thread(state.read_subscribers, settings)
-        subscriber = find_subscriber(subs, variant.subscriber)
+        people = await asyncio.to_thread(state.subscriber_index, settings)
+        subscriber = people.find(variant.subscriber)
         if subscriber is None:
             raise UsageError(f"{variant.subscriber or 'no subscriber chosen'}: not in the subscriber list")
     elif variant.kind == "topics":
         topics = variant.topics
     if not composer.selection_for(issue, subscriber.topics if subscriber else topics):
         raise UsageError("this variant has no articles, so there is nothing to send")
-    reply = await send_test(composer, issue, to, topics=topics, subscriber=subscriber)
+    try:
+        reply = await send_test(composer, issue, to, topics=topics, subscriber=subscriber)
+    except BadTestRequest as exc:  # in the page's words: the "To" box, this copy
+        where = PAGE_FIELDS.get(exc.field, exc.field)
+        raise UsageError(f"{where}: {exc.problem}" if where else exc.problem) from None
     return f"Sent to {to.strip()} via {describe(settings)}: {reply.code} {reply.text}"
 
 
-def outbox_page(request: Request) -> Response:
-    state, key = _state(request), request.path_params["key"]
-    settings = state.settings()
-    raw = outbox_message(settings.outbox, key) if settings else None
-    if raw is None:
-        return _missing(state, "That message is no longer in the outbox.")
-    body, text = parts(raw)
-    return HTMLResponse(message_page(key, raw, body, text, state.stamp))
-
-
-def outbox_eml(request: Request) -> Response:
-    settings, key = _state(request).settings(), request.path_params["key"]
-    raw = outbox_message(settings.outbox, key) if settings else None
-    if raw is None:
-        return Response("not in the outbox\n", 404, media_type="text/plain")
-    return Response(raw, media_type="message/rfc822",
-                    headers={"Content-Disposition": 'attachment; filename="message.eml"'})
-
-
-def _missing(state: PreviewState, message: str) -> Response:
-    return HTMLResponse(missing_page(message, state.stamp), 404)
+async def subscribers(request: Request) -> Response:
+    """The "as subscriber" typeahead: readers whose address or name contains `q`, as JSON."""
+    state = state_of(request)
+    settings = await asyncio.to_thread(state.settings)
+    if settings is None:
+        return JSONResponse({"items": [], "matches": 0, "more": False, "total": 0})
+    people = await asyncio.to_thread(state.subscriber_index, settings)
+    try:
+        limit = min(max(int(request.query_params.get("limit", "12")), 1), 50)
+    except ValueError:
+        limit = 12
+    found = people.search(request.query_params.get("q", "")[:200], limit)
+    items = [{"email": s.email, "name": s.name,
+              "topics": "all topics" if s.topics is None else f"{len(s.topics)} topic(s)"} for s in found.items]
+    return JSONResponse({"items": items, "matches": found.matches, "more": found.more, "total": found.total})
 
 
 async def events(request: Request) -> Response:
@@ -205,6 +199,13 @@ def _asset(body: str, media_type: str) -> Any:
     return endpoint
 
 
+def _warm(state: PreviewState) -> None:
+    try:
+        state.warm()
+    except Exception:  # noqa: BLE001 - only a head start: the pages report any problem themselves
+        log.debug("warming up failed", exc_info=True)
+
+
 def create_app(state: PreviewState, *, watch_files: bool = True) -> Starlette:
     live = Live(state)
 
@@ -213,6 +214,7 @@ def create_app(state: PreviewState, *, watch_files: bool = True) -> Starlette:
         live.loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         task = asyncio.create_task(watch(state, live, stop)) if watch_files else None
+        threading.Thread(target=_warm, args=(state,), daemon=True).start()
         try:
             yield
         finally:
@@ -225,7 +227,7 @@ def create_app(state: PreviewState, *, watch_files: bool = True) -> Starlette:
     routes = [
         Route("/", index), Route("/issue/{name}", issue), Route("/issue/{name}/eml", issue_eml),
         Route("/issue/{name}/html", issue_html), Route("/issue/{name}/combinations", combinations), Route("/issue/{name}/send-test", send, methods=["POST"]),
-        Route("/outbox/{key}", outbox_page), Route("/outbox/{key}/eml", outbox_eml),
+        Route("/subscribers", subscribers), *OUTBOX_ROUTES,
         Route("/events", events),
         Route("/static/preview.css", _asset(CSS, "text/css")),
         Route("/static/preview.js", _asset(JS, "text/javascript")),

@@ -16,17 +16,19 @@ from pathlib import Path
 from ...content.config import Settings, find_root
 from ...content.issue import read_issue
 from ...content.references import check_issue
-from ...content.subscribers import Subscriber, read_subscribers
 from ...delivery.transports import describe, transport_factory
 from ...errors import NewsletterError
 from ...mail.checks import check_message, failures
 from ...mail.compose import Composer, parts
-from .outbox import read_outbox
+from .lastgood import LastGood
+from .outbox import OutboxIndex
 from .problems import Located, locate_error, locate_problem, unexpected
-from .views import IndexEntry, IssueView, SendState, Variant, find_subscriber
+from .subscribers import SubscriberIndex
+from .views import IndexEntry, IssueView, SendState, Variant
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 SAMPLE_NAME, SAMPLE_EMAIL = "Sample Reader", "reader@example.org"
+OUTBOX_PANEL = 5  # newest outbox messages listed beside an issue
 
 
 class PreviewState:
@@ -44,6 +46,10 @@ class PreviewState:
         self._composer_error: NewsletterError | None = None
         self._generation = 0
         self._index: dict[tuple[str, int, int, int, int], IndexEntry] = {}
+        self._subscribers: tuple[tuple[object, ...], SubscriberIndex] | None = None
+        self._people_lock = threading.Lock()
+        self._outboxes: dict[Path, OutboxIndex] = {}
+        self._good = LastGood()
 
     @property
     def stamp(self) -> str:
@@ -100,12 +106,36 @@ class PreviewState:
             found[self.extra_issue.stem] = self.extra_issue
         return dict(sorted(found.items(), reverse=True))
 
-    def read_subscribers(self, settings: Settings) -> tuple[list[Subscriber], list[Located]]:
+    def subscriber_index(self, settings: Settings) -> SubscriberIndex:
+        """The subscriber list, read again only when the file (or the configuration) changed."""
         path = self.subscribers_path()
-        if not path.exists():
-            return [], []
-        subs, reader = read_subscribers(path, settings)
-        return subs, [locate_problem(p) for p in reader.problems]
+        try:
+            st = path.stat()
+            key: tuple[object, ...] = (str(path), st.st_ino, st.st_mtime_ns, st.st_size, self._generation)
+        except OSError:
+            key = (str(path), self._generation)
+        with self._people_lock:  # one reader of a long list at a time; the others wait for it
+            cached = self._subscribers
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            index = SubscriberIndex.load(path, settings)
+            self._subscribers = (key, index)
+            return index
+
+    def warm(self) -> None:
+        """Read what the first pages need before they ask (a long subscriber list takes seconds;
+        a big outbox's headers too), so the author's first look does not wait for it."""
+        settings = self.settings()
+        if settings is not None:
+            self.subscriber_index(settings)
+            self.outbox(settings).warm()
+
+    def outbox(self, settings: Settings) -> OutboxIndex:
+        """The outbox folder's index, kept for the life of the server."""
+        index = self._outboxes.get(settings.outbox)
+        if index is None:
+            index = self._outboxes.setdefault(settings.outbox, OutboxIndex(settings.outbox))
+        return index
 
     # -- the index --------------------------------------------------------------------------------
     def index(self) -> tuple[list[IndexEntry], list[Located]]:
@@ -159,9 +189,10 @@ class PreviewState:
         except NewsletterError as exc:
             view.problems = locate_error(exc)
             view.send = SendState(False, "fix the configuration or templates first", "")
+            self._good.update(view)
             return view
         settings = composer.settings
-        view.outbox = read_outbox(settings.outbox)
+        view.outbox = self.outbox(settings).page(limit=OUTBOX_PANEL)
         try:
             _fill(view, composer, path, self)
         except NewsletterError as exc:
@@ -169,9 +200,8 @@ class PreviewState:
         except Exception as exc:  # noqa: BLE001 - outlive bugs too; the terminal has the traceback
             traceback.print_exc()
             view.problems.append(unexpected(exc))
-        if view.problems:
-            view.raw = b""
         view.send = _send_state(view, settings)
+        self._good.update(view)
         return view
 
 
@@ -198,7 +228,8 @@ def _fill(view: IssueView, composer: Composer, path: Path, state: PreviewState) 
     issue, reader = read_issue(path, settings)
     view.warnings = [locate_problem(p) for p in reader.warnings]
     view.problems = [locate_problem(p) for p in reader.errors]
-    view.subscribers, view.subscriber_problems = state.read_subscribers(settings)
+    people = state.subscriber_index(settings)
+    view.subscriber_count, view.subscriber_problems = len(people.subscribers), people.problems
     if issue is None:
         return
     view.warnings += [locate_problem(p) for p in check_issue(issue, composer.renderer.references)]
@@ -213,7 +244,7 @@ def _fill(view: IssueView, composer: Composer, path: Path, state: PreviewState) 
         view.reader = ("a reader of " + ", ".join(labels[t] for t in settings.taxonomy.order(topics))
                        if topics else "a reader of no topic")
     elif v.kind == "subscriber":
-        sub = find_subscriber(view.subscribers, v.subscriber)
+        sub = view.chosen = people.find(v.subscriber)
         if sub is None:
             view.notice = f"{v.subscriber or 'no subscriber chosen'}: not in {state.subscribers_path().name}"
             return

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..pages import environment
+from .letter import Letter
+from .outbox import Outbox
 from .problems import Located
 from .views import IndexEntry, IssueView
 
@@ -22,6 +24,7 @@ _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 
 _ENV = environment("preview", trim_blocks=True, lstrip_blocks=True)
 _ENV.filters["urlencode"] = lambda s: quote(str(s), safe="")
+_ENV.filters["urlencode_query"] = lambda d: urlencode({k: v for k, v in d.items() if v})
 
 
 def frame_document(html: str) -> str:
@@ -57,11 +60,26 @@ def issue_page(v: IssueView, *, tab: str, view: str, sent: str = "") -> str:
                    frame_html=frame_document(v.html) if v.html else "")
 
 
-def message_page(key: str, raw: bytes, html: str, text: str, version: str) -> str:
-    headers = raw.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").replace("\r\n", "\n")
-    return _render("message.html", title=_subject(raw), page="message", version=version, key=key,
-                   subject=_subject(raw), headers=headers, text=text,
-                   frame_html=frame_document(html) if html else "")
+def outbox_page(box: Outbox, version: str, page_size: int, done: str = "") -> str:
+    """The outbox: search, "[TEST] only", one page of messages, paging, the clear link."""
+    def url(**change: object) -> str:
+        params = {"q": box.query, "test": "1" if box.test_only else "", "from": box.offset} | change
+        return "/outbox/?" + urlencode({k: v for k, v in params.items() if v not in ("", 0, None)})
+
+    filt = urlencode({k: v for k, v in {"q": box.query, "test": "1" if box.test_only else ""}.items() if v})
+    return _render("outbox.html", title="Outbox", page="outbox", version=version, box=box, url=url,
+                   page_size=page_size, done=done, filter_query=filt)
+
+
+def clear_page(box: Outbox, version: str) -> str:
+    """The confirmation step before messages are deleted from the outbox."""
+    return _render("clear.html", title="Clear the outbox?", page="clear", version=version, box=box)
+
+
+def letter_page(key: str, letter: Letter, size: int, version: str) -> str:
+    """One outbox message: decoded headers, the HTML part, the text part and its links."""
+    return _render("letter.html", title=letter.subject, page="letter", version=version, key=key, m=letter,
+                   size=size, frame_html=frame_document(letter.html) if letter.html else "")
 
 
 def missing_page(message: str, version: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ...content.addresses import address_key
 from ...content.issue import Issue
 from ...content.subscribers import Subscriber
 from ...mail.checks import Check
@@ -50,7 +49,8 @@ class IssueView:
     issue: Issue | None = None
     problems: list[Located] = field(default_factory=list)  # blocking: nothing to show
     warnings: list[Located] = field(default_factory=list)
-    subscribers: list[Subscriber] = field(default_factory=list)
+    subscriber_count: int = 0
+    chosen: Subscriber | None = None  # the subscriber whose copy this is ("as subscriber")
     subscriber_problems: list[Located] = field(default_factory=list)
     topic_choices: list[tuple[str, str]] = field(default_factory=list)
     reader: str = ""  # whose copy this is, in words
@@ -62,6 +62,7 @@ class IssueView:
     checks: list[Check] = field(default_factory=list)
     send: SendState = SendState(False, "", "")
     outbox: Outbox | None = None
+    stale: str = ""  # when the files are broken: the time of the last good render shown instead
 
     @property
     def headers(self) -> str:
@@ -85,9 +86,3 @@ class IndexEntry:
     checked: bool = True  # False while the configuration or templates are broken
     combinations: int = 0
     first_failure: str = ""
-
-
-def find_subscriber(subscribers: list[Subscriber], address: str) -> Subscriber | None:
-    """By address as listed, or by the case-insensitive key the list de-duplicates on."""
-    key = address_key(address.strip())
-    return next((s for s in subscribers if s.email == address or s.key == key), None)
