@@ -1,4 +1,8 @@
-"""One exception root. Its message is exactly what the user sees; the CLI adds nothing."""
+"""One exception root. Its message is exactly what the user sees; the CLI adds nothing.
+
+Every expected failure is a subclass with one of the exit codes documented in README's table
+(2, 3, 4, 5, 6, 7, 8, 130). `NewsletterError` itself is never raised: exit 1 is left to bugs,
+which print their traceback (tests/test_exit_codes.py checks both)."""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ from dataclasses import dataclass
 
 
 class NewsletterError(Exception):
-    """Base of every expected failure. `exit_code` is what the CLI exits with."""
+    """Base of every expected failure. `exit_code` is what the CLI exits with; subclasses set
+    it (the base's 1 is what a bug exits with, and no code raises the base itself).
+    `summary`: what a stopped `send` did before it stopped (a delivery.dispatch.Summary)."""
 
     exit_code = 1
+    summary: object | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -39,6 +46,13 @@ class InputError(NewsletterError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class UsageError(NewsletterError):
+    """A command-line argument or a file the configuration names cannot be used (no issue
+    file, unknown address for --as, unreadable DKIM key...)."""
+
+    exit_code = 2
+
+
 class TemplateError(NewsletterError):
     """A template fails to compile or render: names the template and line."""
 
@@ -46,7 +60,7 @@ class TemplateError(NewsletterError):
 
 
 class CheckFailed(NewsletterError):
-    """The rendered message breaks a rule (size, links, placeholders...)."""
+    """The rendered message breaks a rule (size, links, placeholders, the relay's SIZE)."""
 
     exit_code = 2
 
@@ -69,7 +83,23 @@ class CampaignLocked(NewsletterError):
     exit_code = 5
 
 
+class StateError(NewsletterError):
+    """The state database cannot be opened or written (disk full, permissions, corruption)."""
+
+    exit_code = 6
+
+
+class ContentChanged(NewsletterError):
+    """A campaign is bound to what it first sent; the issue, templates or configuration
+    changed since, and --force was not given."""
+
+    exit_code = 8
+
+
 class Interrupted(NewsletterError):
+    """Ctrl-C or SIGTERM: in-flight messages were finished or recorded; the message says how
+    to resume."""
+
     exit_code = 130
 
 

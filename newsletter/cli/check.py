@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import CheckFailed, InputError, NewsletterError, Problem, RegistryUnavailable
-from .common import UsageError, default_subscribers, examples, existing_file, number, root_of
+from ..errors import CheckFailed, InputError, NewsletterError, Problem, RegistryUnavailable, UsageError
+from .common import default_subscribers, examples, existing_file, number, root_of
 
 if TYPE_CHECKING:
     from ..content.config import Settings

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RegistryUnavailable
-from .common import UsageError, examples, number, root_of
+from ..errors import RegistryUnavailable, UsageError
+from .common import examples, number, root_of
 
 EXAMPLES = examples(
     "newsletter cite 10.1037/pst0000172                  # the APA 7 reference (kept in references/)",

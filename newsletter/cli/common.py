@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..content.subscribers import Subscriber
-from ..errors import InputError, NewsletterError, Problem
+from ..errors import Problem, UsageError
 
 
 def whole_number(lo: int, hi: int, what: str = "a whole number") -> Callable[[str], int]:
@@ -63,7 +63,7 @@ def root_of(args: argparse.Namespace) -> Path | None:
 def newest_issue(issues_dir: Path) -> Path:
     files = sorted(issues_dir.glob("*.yaml"))
     if not files:
-        raise NewsletterError(f"{issues_dir}: no issue files (*.yaml) found")
+        raise UsageError(f"{issues_dir}: no issue files (*.yaml) found")
     return files[-1]
 
 
@@ -89,10 +89,6 @@ def parse_topics(value: str, taxonomy: object) -> frozenset[str]:
     if not out:
         raise UsageError("--topics: give at least one topic (slugs or labels, comma-separated)")
     return frozenset(out)
-
-
-class UsageError(NewsletterError):
-    exit_code = InputError.exit_code
 
 
 def find_subscriber(settings: object, subscribers: str | None, email: str, option: str) -> Subscriber:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -37,7 +39,43 @@ the author's loop:
 `newsletter COMMAND --help` shows each command's options and examples."""
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a command as Ctrl-C does: cleanly, exit 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `newsletter` command (`argv` None: the process's own arguments). Returns the exit
+    code of README's table."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        # first of all, so that a SIGTERM at any moment (loading, pre-flight) is a clean stop
+        # and never kills the process halfway; `send` turns both signals into a graceful stop
+        # while messages are in flight
+        with contextlib.suppress(ValueError):  # not the main thread (main() called from a thread)
+            signal.signal(signal.SIGTERM, _terminate)
+        return _run(argv)
+    except NewsletterError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        with contextlib.suppress(ValueError):
+            for sig, handler in before.items():
+                # the process's own command is over: a late signal must not turn its exit into
+                # a kill; a caller in-process gets its handlers back
+                signal.signal(sig, signal.SIG_IGN if argv is None else handler or signal.SIG_DFL)
+        if argv is None:
+            # A KeyboardInterrupt (Ctrl-C, SIGTERM) that struck code run from a string (e.g. the
+            # methods dataclasses generate while a module loads) leaves CPython's "unhandled
+            # KeyboardInterrupt" flag set although it was handled here, and under `python -m`
+            # the process then dies by SIGINT instead of exiting 130. Every string evaluation
+            # resets that flag first; this one ends cleanly.
+            exec("None", {})  # noqa: S102
+
+
+def _run(argv: Sequence[str] | None) -> int:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(prog="newsletter", description="Compose, preview and send a "
                                      "monthly research-digest newsletter.", epilog=EXAMPLES,
@@ -52,12 +90,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         mod.add_arguments(p)
         modules[name] = mod
     args = parser.parse_args(argv)
-    try:
-        code: int = modules[args.command].run(args)
-        return code
-    except NewsletterError as exc:
-        print(str(exc), file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    code: int = modules[args.command].run(args)
+    return code

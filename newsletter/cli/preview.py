@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import NewsletterError
-from .common import UsageError, examples, existing_file, root_of, whole_number
+from ..errors import UsageError
+from .common import examples, existing_file, root_of, whole_number
 
 EXAMPLES = examples(
     "newsletter preview                         # the index of all issues, at http://127.0.0.1:8000",
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = find_root(root_of(args))
     if not (root / CONFIG_NAME).is_file():
-        raise NewsletterError(f"{root}: no {CONFIG_NAME} here or in a parent folder (use --root)")
+        raise UsageError(f"{root}: no {CONFIG_NAME} here or in a parent folder (use --root)")
     extra, path = None, "/"
     if args.issue:
         issue = Path(args.issue)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import UsageError, examples, existing_file, find_subscriber, newest_issue, parse_topics, root_of
+from ..errors import UsageError
+from .common import examples, existing_file, find_subscriber, newest_issue, parse_topics, root_of
 
 EXAMPLES = examples(
     "newsletter render issues/2026-12.yaml --out out/     # out/2026-12.html, .txt and .eml",

@@ -4,7 +4,9 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..errors import Interrupted, UsageError
 from .common import (
     default_subscribers,
     examples,
@@ -21,9 +23,13 @@ EXAMPLES = examples(
     "newsletter send issues/2026-12.yaml         # dispatch (resumable: just run it again)",
     "newsletter send --subscribers subscribers.yaml --connections 8")
 
+if TYPE_CHECKING:
+    from ..content.config import Settings
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("issue", nargs="?", help="issue file (default: the newest in issues/)")
+    p.add_argument("issue", nargs="?", help="issue file (default: the unfinished campaign if there is one, "
+                                            "with its list; else the newest in issues/)")
     p.add_argument("--subscribers", type=existing_file, help="subscriber list (default: subscribers.yaml, else "
                                          "subscribers.example.yaml)")
     p.add_argument("--dry-run", action="store_true", help="check and plan only: no connection, no writes")
@@ -38,17 +44,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C / SIGTERM while loading (sending.send handles its own)
+        raise Interrupted("interrupted before sending began; nothing was sent") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..content.textfile import display_path
     from ..delivery.plan import describe_skips, skip_kind
-    from ..delivery.sending import SendOptions, dry_run, send
+    from ..delivery.sending import SendOptions, dry_run, resume_command, send
     from ..delivery.transports import describe
     from ..mail.compose import Composer
     from .progress import Progress
 
     composer = Composer.load(root_of(args))
     settings = composer.settings
-    issue_path = Path(args.issue) if args.issue else newest_issue(settings.issues_dir)
-    subs = Path(args.subscribers) if args.subscribers else default_subscribers(settings.root)
+    issue_path, subs = _what_to_send(args, settings)
     if args.dry_run:
         plan = dry_run(composer, issue_path, subs)
         for w in plan.warnings:
@@ -93,13 +105,38 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     left = counts["deferred"] + counts["pending"]
     if left:
-        print(f"{left} recipient(s) still to do (deferred: retried by the next `newsletter send`)")
+        print(f"{left} recipient(s) still to do (deferred: retried after their backoff); "
+              f"resume with: {resume_command(settings, issue_path, subs)}")
     if counts["unknown"]:
         print(f"{counts['unknown']} recipient(s) with unknown outcome: see `newsletter status`; "
               "re-send them only with --resend-unknown")
     if settings.smtp is None:
         print(f"messages are in the local Maildir outbox {settings.outbox} (no SMTP server configured)")
     return 3 if left else 0
+
+
+def _what_to_send(args: argparse.Namespace, settings: Settings) -> tuple[Path, Path]:
+    """The issue and list named, else (a bare `newsletter send`) the one unfinished campaign
+    with the list it was sent to, else the newest issue and the default list."""
+    from ..content.textfile import display_path
+    from ..delivery.sending import resume_command, unfinished
+
+    if args.issue or args.subscribers:
+        issue = Path(args.issue) if args.issue else newest_issue(settings.issues_dir)
+        subs = Path(args.subscribers) if args.subscribers else default_subscribers(settings.root)
+        return issue, subs
+    open_campaigns = unfinished(settings)
+    if len(open_campaigns) > 1:
+        raise UsageError("several campaigns are unfinished; name the one to resume:\n" + "\n".join(
+            f"  {resume_command(settings, c.issue_path, c.subscribers or default_subscribers(settings.root))}"
+            for c in open_campaigns))
+    if not open_campaigns:
+        return newest_issue(settings.issues_dir), default_subscribers(settings.root)
+    c = open_campaigns[0]
+    subs = c.subscribers or default_subscribers(settings.root)
+    print(f"resuming the unfinished campaign of issue {c.issue} ({display_path(c.issue_path)} to "
+          f"{display_path(subs)}); name an issue to send another", file=sys.stderr)
+    return c.issue_path, subs
 
 
 __all__ = ["add_arguments", "print_warnings", "run"]

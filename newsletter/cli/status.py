@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import UsageError, examples, root_of
+from ..errors import UsageError
+from .common import examples, root_of
 
 if TYPE_CHECKING:
     from ..store.reports import CampaignReport

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NewsletterError
+from ..errors import UsageError
 from .common import default_subscribers, examples, existing_file, print_warnings, root_of
 
 EXAMPLES = examples(
@@ -166,4 +166,4 @@ def _write_atomic(path: Path, text: str) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
-        raise NewsletterError(f"{path}: cannot write: {exc}") from None
+        raise UsageError(f"{path}: cannot write: {exc}") from None

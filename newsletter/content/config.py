@@ -32,8 +32,11 @@ class SMTPSettings:
     security: str  # "starttls" | "tls"
     username: str | None = None
     password_env: str = "NEWSLETTER_SMTP_PASSWORD"
-    timeout: float = 60.0
-    data_timeout: float = 600.0  # RFC 5321 §4.5.3.2.6: wait long for the reply after the final dot
+    # RFC 5321 §4.5.3.2: at least 5 minutes for the greeting, MAIL and RCPT; 10 minutes for the
+    # reply to the end of the message (a shorter wait there "would typically result in
+    # delivery of multiple copies"). Tests may shorten both.
+    timeout: float = 300.0
+    data_timeout: float = 600.0
     # RFC 2920: MAIL, RCPT and DATA in one write, the next envelope behind the final dot, when
     # the relay advertises PIPELINING ("auto"); "off" sends one command at a time regardless
     pipelining: bool = True
@@ -81,6 +84,9 @@ class Settings:
     # a second copy. "process": commits survive a crash of the process but not of the machine
     # (SQLite WAL, synchronous=NORMAL); faster, and a power loss may re-send in-flight messages.
     durability: str = "disk"
+    # Ctrl-C / SIGTERM: seconds the messages in flight may take to finish before their
+    # connections are dropped (below `docker stop`'s 10 s before it kills)
+    grace_seconds: float = 8.0
     language: str = "en"  # BCP 47 tag of the issues' language: <html lang> and the body wrapper's
     # what comes back: VERP bounce address, the bounce mailbox and rule, relay webhooks
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
@@ -130,8 +136,8 @@ def load_settings(root: Path | None = None) -> Settings:
 
 _KEYS = ["name", "from", "postal_address", "base_url", "list_id", "topics"]
 _OPTIONAL = ["logo", "reply_to", "unsubscribe_mailto", "no_match", "outbox", "state_db", "smtp", "dkim",
-             "connections", "rate", "envelope_from", "retry", "durability", "bounce_address", "bounces",
-             "webhooks", "crossref_url", "doi_url", "crossref_mailto", "signup", "language"]
+             "connections", "rate", "envelope_from", "retry", "durability", "grace_seconds", "bounce_address",
+             "bounces", "webhooks", "crossref_url", "doi_url", "crossref_mailto", "signup", "language"]
 
 
 def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
@@ -173,6 +179,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         envelope = box.addr if box else ""
     retry = _retry(r, m["retry"]) if "retry" in m else RetrySettings()
     durability = _choice(r, m, "durability", ("disk", "process"))
+    grace = _number(r, m.get("grace_seconds"), "grace_seconds", Settings.grace_seconds, 0, 3600)
     language = _language(r, m.get("language"))
     logo = parse_logo(r, m["logo"]) if "logo" in m else None
     feedback = parse_feedback(r, m)
@@ -189,7 +196,7 @@ def _parse(r: Reader, node: YNode, root: Path) -> Settings | None:
         taxonomy=taxonomy, no_match=no_match, outbox=root / outbox, state_db=root / state,
         smtp=smtp, dkim=dkim, connections=int(connections), rate_per_second=per_second,
         rate_per_hour=per_hour, envelope_from=envelope or sender.addr, retry=retry,
-        durability=durability, feedback=feedback, logo=logo, signup=signup, **registries,
+        durability=durability, grace_seconds=grace, feedback=feedback, logo=logo, signup=signup, **registries,
         crossref_mailto=(contact or reply_to or sender).addr, language=language,
     )
 
@@ -270,8 +277,8 @@ def _smtp(r: Reader, node: YNode) -> SMTPSettings | None:
         security = None
     user = schema.text(r, m.get("username"), "smtp.username", single_line=True, required=False)
     pw_env = schema.text(r, m.get("password_env"), "smtp.password_env", single_line=True)
-    timeout = _number(r, m.get("timeout"), "smtp.timeout", 60, 0.1, 3600)
-    data_timeout = _number(r, m.get("data_timeout"), "smtp.data_timeout", 600, 0.1, 3600)
+    timeout = _number(r, m.get("timeout"), "smtp.timeout", SMTPSettings.timeout, 0.1, 3600)
+    data_timeout = _number(r, m.get("data_timeout"), "smtp.data_timeout", SMTPSettings.data_timeout, 0.1, 3600)
     pipelining = schema.text(r, m.get("pipelining"), "smtp.pipelining", single_line=True, required=False)
     if pipelining not in (None, "auto", "off"):
         n = m["pipelining"]

@@ -3,35 +3,41 @@
 Invariant: a message is handed to the transport only after its `sending` row is committed,
 and `sent` is committed after the 250. Commits from all connections are grouped (one
 transaction per loop turn), so durability costs one fsync per batch, not per message.
+
+Every transaction ends in `settle` (delivery.policy), the one place its outcome is decided;
+connections fail and back off one by one (`Pool`); a stop (Ctrl-C, SIGTERM, a fatal reply,
+the circuit breaker) stops the taking of recipients and lets the ones in flight finish
+(`Stopper`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-import signal
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ..content.config import Settings
-from ..errors import FatalSMTPError, Interrupted, NewsletterError, TransientError
-from ..mail.compose import Composer, now_header
+from ..mail.compose import now_header
 from ..mail.message import CompiledVariant
 from ..store.ledger import Delivery, Ledger, LedgerError, Reason
 from .ahead import Ahead
+from .breaker import Breaker
 from .groupcommit import GroupCommit
-from .plan import SUPPRESSED_DURING_RUN, Entry, Plan
-from .policy import Outcome, classify
-from .transports.base import ErrorKind, SendError, Transport, Upcoming
-
-GRACE_SECONDS = 10.0
+from .plan import SUPPRESSED_DURING_RUN, Plan
+from .policy import Verdict, settle
+from .pool import Pool
+from .stopping import Stopper, StopReason
+from .transports.base import ErrorKind, Reply, SendError, Stage, Transport, Upcoming
 
 
 @dataclass
 class Summary:
+    """What a run did: counts of this run's outcomes, why it stopped (None: its queue ran
+    empty) and lines worth telling the user."""
+
     sent: int = 0
     deferred: int = 0
     failed: int = 0
@@ -39,8 +45,8 @@ class Summary:
     skipped: int = 0
     skip_reasons: Counter[str] = field(default_factory=Counter)  # skip_kind → how many
     elapsed: float = 0.0
-    stopped: str = ""
-    policy: int = 0
+    stop: StopReason | None = None
+    stop_message: str = ""
     replies: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -68,14 +74,16 @@ class _Pacer:
         self.next = 0.0
         self.lock = asyncio.Lock()
 
-    async def wait(self) -> None:
+    async def wait(self, stopper: Stopper) -> bool:
+        """False if the run stopped while waiting."""
         if not self.interval:
-            return
+            return not stopper.stopping
         async with self.lock:
             now = time.monotonic()
-            if self.next > now:
-                await asyncio.sleep(self.next - now)
+            if self.next > now and not await stopper.sleep(self.next - now):
+                return False
             self.next = max(now, self.next) + self.interval
+        return not stopper.stopping
 
 
 class Dispatcher:
@@ -92,191 +100,212 @@ class Dispatcher:
         self.summary = Summary()
         self.commit = GroupCommit(ledger, self.issue)
         self.pacer = _Pacer(settings.rate_per_second, settings.rate_per_hour)
-        self.stopping = ""
-        self.error: NewsletterError | None = None
+        self.stopper = Stopper(settings.grace_seconds)
+        self.pool = Pool(settings.retry, self.stopper)
+        self.breaker = Breaker(settings.retry.breaker_threshold)
         self.progress = progress
-        self.conn_failures = 0
+        self.ledger_error: LedgerError | None = None
+        self.ready = asyncio.Event()  # the first connection is open and the messages fit the relay
+        self.ahead = Ahead(self.commit)  # per connection, the delivery whose envelope goes first
         # the envelope sender (MAIL FROM) by subscriber id: VERP with bounce_address, else fixed
         self.envelope = envelope or (lambda sid: settings.envelope_from)
-        self.ahead = Ahead(self.commit)  # per connection, the delivery whose envelope goes first
-
-    def stop(self, why: str) -> None:
-        if not self.stopping:
-            self.stopping = why
 
     async def run(self, due: list[Delivery]) -> Summary:
+        """Send to everyone in `due`; returns the summary (`stop` says why it ended early)."""
         self.queue.extend(due)
         if self.progress:
             self.progress.start(len(due))
         start = time.monotonic()
-        n = min(self.connections, len(due) or 1)
-        self.commit.members = n
-        workers = [asyncio.create_task(self._worker(wid)) for wid in range(n)]
         try:
-            await asyncio.gather(*workers)
-        except asyncio.CancelledError:
-            # interrupted: give in-flight transactions a grace period, then record what is known
-            self.stop("interrupted")
-            _, pending = await asyncio.wait(workers, timeout=GRACE_SECONDS)
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            self.error = self.error or Interrupted("interrupted; run `newsletter send` again to finish")
+            if due:
+                await self._workers(min(self.connections, len(due)))
         finally:
+            self.stopper.close()
             try:
                 self.commit.close()
             except LedgerError as exc:
-                self.error = self.error or exc
+                self.ledger_error = self.ledger_error or exc
+                self.stopper.stop(StopReason.STATE, str(exc))
             self.summary.elapsed = time.monotonic() - start
             if self.progress:
                 self.progress.finish()
+        if self.queue and not self.stopper.stopping:  # every connection left without a reason of its own
+            self.stopper.stop(StopReason.UNREACHABLE, "stopped: no connection to the relay is left")
+        self.summary.stop, self.summary.stop_message = self.stopper.reason, self.stopper.message
+        if self.pool.note:
+            self.summary.replies.append(self.pool.note)
         return self.summary
+
+    async def _workers(self, n: int) -> None:
+        # pre-flight on the first connection (its EHLO names the relay's SIZE) before any other
+        first = asyncio.ensure_future(self._worker(0))
+        waiter = asyncio.ensure_future(self.ready.wait())
+        await asyncio.wait({first, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        rest = [asyncio.ensure_future(self._worker(i)) for i in range(1, n)] if self.ready.is_set() else []
+        await asyncio.gather(first, *rest)
 
     async def _worker(self, wid: int) -> None:
         transport = self.factory()
+        self.pool.join(wid)
+        self.commit.members = self.pool.active
+        self.stopper.abort_hooks.add(transport.abort)
         try:
-            while not self.stopping and (self.queue or wid in self.ahead):
+            while (self.queue or wid in self.ahead) and not self.stopper.stopping:
+                if not await self.pool.connect(wid, transport):
+                    break
+                if not self.ready.is_set() and not self._fits(transport.max_size):
+                    break
+                self.ready.set()
+                if self.stopper.stopping:
+                    break
                 if wid in self.ahead:
                     await self._deliver(wid, transport, *self.ahead.pop(wid))
-                else:
+                elif self.queue:
                     await self._deliver(wid, transport, self.queue.popleft())
         except LedgerError as exc:
-            self.error = self.error or exc
-            self.stop("the state database cannot be written")
+            self.ledger_error = self.ledger_error or exc
+            self.stopper.stop(StopReason.STATE, str(exc))
         finally:
             try:
-                await asyncio.shield(self.ahead.leave(wid, self.queue))
+                await self.ahead.leave(wid, self.queue)
             except LedgerError as exc:
-                self.error = self.error or exc
+                self.ledger_error = self.ledger_error or exc
+                self.stopper.stop(StopReason.STATE, str(exc))
+            self.pool.leave(wid)
             self.commit.leave()
             try:
-                await transport.close()
+                await transport.close()  # an abort (end of the grace period) cuts its QUIT short
             except Exception:  # noqa: BLE001, S110 - a broken connection must not hide the outcome
                 pass
+            self.stopper.abort_hooks.discard(transport.abort)
+
+    def _fits(self, limit: int | None) -> bool:
+        """Pre-flight against the relay's SIZE (RFC 1870): the largest message of each variant
+        (for its reader with the longest name and address) must fit, or nothing is sent."""
+        if limit is None:
+            return True
+        longest: dict[tuple[int, ...], tuple[int, str]] = {}
+        for e in self.plan.entries:
+            size = len(e.name.encode()) + len(e.email.encode())
+            if e.selection in self.compiled and size >= longest.get(e.selection, (-1, ""))[0]:
+                longest[e.selection] = (size, e.key)
+        over = []
+        for sel, (_, key) in sorted(longest.items()):
+            try:
+                n = len(self._message(key))
+            except Exception:  # noqa: BLE001, S112 - that reader's own problem, settled when it is their turn
+                continue
+            if n > limit:
+                over.append(f"the message with articles {[i + 1 for i in sel]} is {n:,} bytes")
+        if over:
+            self.stopper.stop(StopReason.TOO_LARGE, (
+                f"pre-flight: the relay accepts messages of at most {limit:,} bytes (SIZE), but "
+                f"{'; '.join(over)}. Shorten the issue (or ask for a larger limit); nothing was sent"))
+        return not over
+
+    def _message(self, key: str, date: str | None = None) -> bytes:
+        data = self.compiled[self.entries[key].selection].build(self.entries[key].recipient, date=date)
+        return self.signer(data) if self.signer else data
 
     def _upcoming(self, wid: int, transport: Transport) -> Upcoming | None:
         """Take the next delivery for connection `wid` now, so that its envelope can ride behind
         the message being sent (RFC 2920; see `ahead`); None when there is none to take, or a
         rate limit spaces transaction starts."""
-        if self.stopping or not self.queue or wid in self.ahead or self.pacer.interval:
+        if self.stopper.stopping or not self.queue or wid in self.ahead or self.pacer.interval:
             return None
         item = self.queue[0]
-        entry = self.entries[item.email_key]
-        if self.ledger.is_suppressed(item.email_key):
-            return None  # its own turn settles it
+        key = item.email_key
         date = item.date if item.state == "unknown" else now_header()
-        data: bytes = self.compiled[entry.selection].build(entry.recipient, date=date)
-        if self.signer:
-            data = self.signer(data)
-        self.queue.popleft()
-        self.ahead.take(wid, item, data, self.commit.mark(item.email_key, "sending", count=True, date=date))
-        r = entry.recipient
-        return Upcoming(self.envelope(r.sid), r.email, len(data), r.smtputf8)
+        try:
+            data = self._message(key, date)
+        except Exception:  # noqa: BLE001 - settled in its own turn
+            return None
+        limit = transport.max_size
+        if (limit is not None and len(data) > limit) or self.ledger.is_suppressed(key):
+            return None  # its own turn settles it
+        self.ahead.take(wid, self.queue.popleft(), data, self.commit.mark(key, "sending", date=date))
+        entry = self.entries[key]
+        return Upcoming(self.envelope(entry.sid), entry.email, len(data), entry.smtputf8)
 
     async def _deliver(self, wid: int, transport: Transport, item: Delivery, data: bytes | None = None,
                        sending: asyncio.Future[None] | None = None) -> None:
-        entry = self.entries[item.email_key]
-        if sending is None and self.ledger.is_suppressed(item.email_key):  # an unsubscribe may arrive mid-run
-            await self.commit.mark(item.email_key, "skipped", reply=SUPPRESSED_DURING_RUN)
+        key = item.email_key
+        entry = self.entries[key]
+        if sending is None and self.ledger.is_suppressed(key):  # an unsubscribe may arrive mid-run
+            await self.commit.mark(key, "skipped", reply=SUPPRESSED_DURING_RUN)
             self._count("skipped")
             self.summary.skip_reasons[SUPPRESSED_DURING_RUN] += 1
             return
-        r = entry.recipient
         # Date is stamped now (RFC 5322 §3.6.1), not when the campaign began; only a resend of
         # an `unknown` message repeats the stored one, so it is the same message, byte for byte
-        if data is None or sending is None:
-            date = item.date if item.state == "unknown" else now_header()
-            data = self.compiled[entry.selection].build(r, date=date)
-            if self.signer:
-                data = self.signer(data)
-            await self.commit.mark(item.email_key, "sending", count=True, date=date)
-            # Paced after the group commit, which releases several connections at once: the
-            # rate limit holds on the wire (transaction starts), not just at the ledger.
-            await self.pacer.wait()
-        else:  # taken ahead: marked `sending` while the last round trip ran
-            await sending
+        date = item.date if item.state == "unknown" else now_header()
+        result: Reply | SendError
         try:
-            reply = await transport.send(self.envelope(r.sid), r.email, data, smtputf8=r.smtputf8,
-                                         upcoming=lambda: self._upcoming(wid, transport))
-        except SendError as exc:
-            await self._refused(item, entry, exc)
-            return
-        except asyncio.CancelledError:
-            await asyncio.shield(self.commit.mark(item.email_key, "unknown", reply="interrupted during the "
-                                                  "transaction; may have been delivered"))
-            raise
-        self.conn_failures = 0
-        lags = self.ahead.lags(wid, "sent")
-        await self.ahead.settled(wid, self.commit.mark(item.email_key, "sent", reply.code, reply.text[:500],
+            data = data if data is not None else self._message(key, date)
+        except Exception as exc:  # noqa: BLE001 - one reader's message, not the campaign
+            result = SendError(ErrorKind.INTERNAL, None, f"cannot build the message: {type(exc).__name__}: {exc}")
+        else:
+            limit = transport.max_size
+            if limit is not None and len(data) > limit:
+                result = SendError(ErrorKind.RECIPIENT, 552, f"5.3.4 the message is {len(data):,} bytes; the "
+                                   f"relay accepts at most {limit:,} (SIZE); not uploaded", Stage.MAIL)
+            else:
+                await (sending or self.commit.mark(key, "sending", date=date))  # taken ahead: done
+                # Paced after the group commit, which releases several connections at once: the
+                # rate limit holds on the wire (transaction starts), not just at the ledger.
+                if sending is None and not await self.pacer.wait(self.stopper):
+                    await self.commit.mark(key, item.state)  # stopped before it began: as it was
+                    self.queue.appendleft(item)
+                    return
+                try:
+                    result = await transport.send(self.envelope(entry.sid), entry.email, data,
+                                                  smtputf8=entry.smtputf8,
+                                                  upcoming=lambda: self._upcoming(wid, transport))
+                except SendError as exc:
+                    result = exc
+        await self._settle(wid, item, result)
+
+    async def _settle(self, wid: int, item: Delivery, result: Reply | SendError) -> None:
+        key, stopper = item.email_key, self.stopper
+        v = settle(result, item.attempts, self.settings.retry)
+        if stopper.aborted and isinstance(result, SendError) and v.connection:
+            v = _aborted(v, stopper.signal)
+        if self.breaker.record(key, v):
+            stopper.stop(StopReason.BREAKER, self.breaker.message)
+            for k in self.breaker.revoked[:-1]:  # the row's earlier refusals were not theirs either
+                await self.commit.mark(k, "pending", attempts=-1)
+                self._count("failed", -1)
+        v = self.breaker.revise(v)
+        self.pool.record(wid, v)
+        if v.fatal:
+            stopper.stop(StopReason.FATAL, f"stopped: {result}. Nobody was marked failed; fix the configuration "
+                                           "and run `newsletter send` again")
+        if v.suppress:
+            self.ledger.suppress(key, Reason.HARD_BOUNCE, "smtp", f"{v.code} {v.reply}")
+        retry_at = time.time() + v.retry_in if v.state == "deferred" else 0.0
+        lags = self.ahead.lags(wid, v.state)
+        await self.ahead.settled(wid, self.commit.mark(key, v.state, v.code, v.reply, retry_at, attempts=v.attempts,
                                                        urgent=not lags), lags)
-        self._count("sent")
+        if v.requeue and not stopper.stopping:
+            self.queue.appendleft(replace(item, attempts=item.attempts + v.attempts))
+        if v.state != "pending":
+            self._count(v.state)
 
-    async def _refused(self, item: Delivery, entry: Entry, exc: SendError) -> None:
-        key, text = item.email_key, exc.text[:500]
-        retry = self.settings.retry
-        if exc.kind == ErrorKind.FATAL:
-            await self.commit.mark(key, "pending", exc.code, text)
-            self.error = self.error or FatalSMTPError(f"stopped: {exc}. Nobody was marked failed; fix the "
-                                                      "configuration and run `newsletter send` again")
-            self.stop("fatal")
-            return
-        if exc.kind == ErrorKind.CONNECTION:
-            await self.commit.mark(key, "pending", exc.code, text)
-            self.queue.appendleft(item)
-            self.conn_failures += 1
-            if self.conn_failures > retry.connect_retries:
-                self.error = self.error or TransientError(
-                    f"stopped after {self.conn_failures} failed connection attempts ({exc}); "
-                    "everyone not yet sent stays pending: run `newsletter send` again later")
-                self.stop("connection")
-                return
-            delay = retry.backoff_seconds * 2 ** (self.conn_failures - 1)
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            return
-        if exc.kind == ErrorKind.AMBIGUOUS:
-            await self.commit.mark(key, "unknown", exc.code, text)
-            self._count("unknown")
-            return
-        outcome = classify(exc)
-        if outcome == Outcome.TOO_LARGE:
-            await self.commit.mark(key, "pending", exc.code, text)
-            self.error = self.error or NewsletterError(f"stopped: the server refuses the message as too "
-                                                       f"large ({exc}); shorten the issue")
-            self.stop("too large")
-            return
-        if outcome == Outcome.POLICY:
-            self.summary.policy += 1
-            if self.summary.policy >= retry.breaker_threshold:
-                self.error = self.error or TransientError(
-                    f"paused after {self.summary.policy} policy rejections (5.7.x), the last: {exc}. "
-                    "This usually means an SPF/DKIM/DMARC alignment or reputation problem, not bad "
-                    "addresses; nobody was suppressed. Fix it and run `newsletter send` again")
-                self.stop("circuit breaker")
-        attempts = item.attempts + 1
-        if outcome in (Outcome.DEFERRED, Outcome.POLICY) and attempts < retry.max_attempts:
-            wait = min(retry.max_defer_seconds, retry.defer_seconds * 2 ** (attempts - 1))
-            await self.commit.mark(key, "deferred", exc.code, text, time.time() + wait)
-            self._count("deferred")
-            return
-        if outcome == Outcome.BOUNCE:
-            self.ledger.suppress(key, Reason.HARD_BOUNCE, "smtp", f"{exc.code} {text}")
-        await self.commit.mark(key, "failed", exc.code, text)
-        self._count("failed")
-
-    def _count(self, state: str) -> None:
-        setattr(self.summary, state, getattr(self.summary, state) + 1)
-        if self.progress:
+    def _count(self, state: str, n: int = 1) -> None:
+        setattr(self.summary, state, getattr(self.summary, state) + n)
+        if self.progress and n > 0:
             self.progress.update(state)
 
 
-def install_signal_handlers(task: asyncio.Task[object]) -> None:
-    """SIGINT and SIGTERM cancel the main task once; the dispatcher then winds down."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, task.cancel)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
-            pass
+def _aborted(v: Verdict, signal_name: str) -> Verdict:
+    """A transaction cut short by the end of the grace period, not by the server."""
+    why = signal_name or "the stop"
+    if v.state == "unknown":
+        return replace(v, reply=f"stopped by {why} after the end of the message was sent; it may have "
+                                f"been delivered")
+    return replace(v, state="pending", attempts=0, requeue=False,
+                   reply=f"stopped by {why} before the end of the message; not delivered")
 
 
-__all__ = ["Composer", "Dispatcher", "ProgressHook", "Summary", "install_signal_handlers"]
+__all__ = ["Dispatcher", "ProgressHook", "Summary"]

@@ -30,7 +30,7 @@ class GroupCommit:
 
     def __init__(self, ledger: Ledger, issue: str) -> None:
         self.ledger, self.issue = ledger, issue
-        self.pending: list[tuple[str, str, int | None, str | None, float, bool, str | None]] = []
+        self.pending: list[tuple[str, str, int | None, str | None, float, int, str | None]] = []
         self.waiters: list[asyncio.Future[None]] = []
         self.scheduled = False
         self.timer: asyncio.TimerHandle | None = None
@@ -40,16 +40,16 @@ class GroupCommit:
         self.urgent = 0  # marks waiting that someone waits for
 
     def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
-             next_attempt: float = 0.0, count: bool = False, date: str | None = None, *,
+             next_attempt: float = 0.0, attempts: int = 0, date: str | None = None, *,
              urgent: bool = True) -> asyncio.Future[None]:
-        """Queue a state change; the future resolves once it is committed (LedgerError if
-        not). A mark that is not `urgent` (nobody waits for it) starts no commit of its own: it
-        goes with the next one, or at `close`."""
+        """Record `state` for `key` (with the reply, when a retry is due, `attempts` to add to
+        its count, and the Date header of a message being handed over); the future resolves
+        once the row is committed (LedgerError if not)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self.pending.append((key, state, code, reply, next_attempt, count, date))
+        self.pending.append((key, state, code, reply, next_attempt, attempts, date))
         self.waiters.append(fut)
-        if not urgent:
+        if not urgent:  # nobody waits for it: it goes with the next commit, or at `close`
             return fut
         self.urgent += 1
         if self.urgent >= self.members:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from ..content.addresses import AddressError, normalize_address
 from ..content.issue import Issue
 from ..content.subscribers import Subscriber
-from ..errors import FatalSMTPError, InputError, NewsletterError, TransientError
+from ..errors import CheckFailed, FatalSMTPError, InputError, NewsletterError, TransientError, UsageError
 from ..mail.compose import SAMPLE_SID, Composer, now_header, test_message_id
 from ..mail.message import Recipient
+from .policy import Outcome, classify
 from .transports import transport_factory
-from .transports.base import Reply, SendError, Transport
+from .transports.base import ErrorKind, Reply, SendError, Transport
 
 
 class BadTestRequest(NewsletterError):
@@ -61,11 +62,30 @@ async def send_test(composer: Composer, issue: Issue, to: str, *, topics: frozen
     t = transport or transport_factory(settings)()
     try:
         await t.open()
+        if t.max_size is not None and len(raw) > t.max_size:
+            raise CheckFailed(f"the test message is {len(raw):,} bytes; the relay accepts at most {t.max_size:,} "
+                              "(SIZE); shorten the issue. Nothing was sent")
         return await t.send(settings.envelope_from, addr, raw, smtputf8=utf8)
     except SendError as exc:
-        cls = FatalSMTPError if exc.kind == "fatal" else TransientError
-        if exc.kind == "recipient":
-            raise NewsletterError(f"the server refused {addr}: {exc}") from None
-        raise cls(f"test message not sent: {exc}") from None
+        raise _refused(addr, exc) from (exc.__cause__ if exc.kind == ErrorKind.INTERNAL else None)
     finally:
         await t.close()
+
+
+def _refused(addr: str, exc: SendError) -> Exception:
+    """The error (and so the exit code) for a test message that did not go: by what the
+    refusal means, as for a recipient of the campaign (see `policy.classify`)."""
+    if exc.kind == ErrorKind.FATAL:
+        return FatalSMTPError(f"test message not sent: {exc}")
+    if exc.kind == ErrorKind.INTERNAL:
+        return RuntimeError(f"test message not sent: {exc}")  # a bug: exit 1 with its traceback
+    if exc.kind in (ErrorKind.CONNECTION, ErrorKind.AMBIGUOUS):
+        return TransientError(f"test message not sent: {exc}; try again later")
+    outcome = classify(exc)
+    if outcome == Outcome.BOUNCE:  # the address itself
+        return BadTestRequest("to", f"the server refused {addr}: {exc}")
+    if outcome == Outcome.POLICY:  # 5.7.x: the sender's setup (SPF/DKIM/DMARC, authentication)
+        return FatalSMTPError(f"the server refused the test message to {addr} by policy: {exc}")
+    if outcome == Outcome.DEFERRED:
+        return TransientError(f"the server deferred the test message to {addr}: {exc}; try again later")
+    return UsageError(f"the server refused the test message to {addr}: {exc}")

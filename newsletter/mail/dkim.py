@@ -7,7 +7,7 @@ from collections.abc import Callable
 import dkim
 
 from ..content.config import DKIMSettings
-from ..errors import NewsletterError
+from ..errors import UsageError
 
 # RFC 6376 §5.4.1 plus List-Unsubscribe-Post (RFC 8058 §4 requires it; dkimpy omits it by
 # default). Names repeated once more are oversigned: a second instance breaks the signature.
@@ -21,10 +21,10 @@ def load_signer(cfg: DKIMSettings) -> Callable[[bytes], bytes]:
     try:
         st = cfg.key_file.stat()
         if st.st_mode & 0o077:
-            raise NewsletterError(f"{cfg.key_file}: the DKIM key must not be readable by others (chmod 600)")
+            raise UsageError(f"{cfg.key_file}: the DKIM key must not be readable by others (chmod 600)")
         key = cfg.key_file.read_bytes()
     except OSError as exc:
-        raise NewsletterError(f"dkim.key_file: cannot read {cfg.key_file}: {exc.strerror}") from None
+        raise UsageError(f"dkim.key_file: cannot read {cfg.key_file}: {exc.strerror}") from None
     selector, domain = cfg.selector.encode(), cfg.domain.encode()
 
     def sign(raw: bytes) -> bytes:
@@ -35,5 +35,5 @@ def load_signer(cfg: DKIMSettings) -> Callable[[bytes], bytes]:
     try:
         sign(b"From: a@example.org\r\nSubject: probe\r\n\r\nprobe\r\n")
     except Exception as exc:  # noqa: BLE001 - dkimpy raises several unrelated types for a bad key
-        raise NewsletterError(f"dkim.key_file: {cfg.key_file} is not a usable private key ({exc})") from None
+        raise UsageError(f"dkim.key_file: {cfg.key_file} is not a usable private key ({exc})") from None
     return sign

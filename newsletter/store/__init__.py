@@ -1,6 +1,7 @@
 """store: the only place with SQL: the ledger (people, suppressions, preferences; campaigns and
 their deliveries) in SQLite. Imports only `newsletter.errors` and `newsletter.content`."""
 
+from .db import private_folder
 from .ledger import (
     STATES,
     Busy,
@@ -18,4 +19,4 @@ from .ledger import (
 )
 
 __all__ = ["STATES", "Busy", "CampaignReport", "Delivery", "FeedbackEvent", "Ledger", "LedgerError", "Lift", "Reason",
-           "Recorded", "Row", "State", "new_sid"]
+           "Recorded", "Row", "State", "new_sid", "private_folder"]

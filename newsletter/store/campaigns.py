@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .db import Database, LedgerError
+from ..errors import ContentChanged
+from .db import Database
 
 
 class State(StrEnum):
@@ -58,27 +59,42 @@ class Campaigns(Database):
         return dict(self.db.execute("SELECT issue, created FROM campaigns ORDER BY issue"))
 
     def start_campaign(self, issue: str, content_hash: str, date_header: str, *, force: bool,
-                       subject: str | None = None, list_file: str | None = None) -> str:
-        """Create or resume; returns the Date header fixed at creation. Refuses changed content.
-        `subject` and `list_file` (what `status` shows) are those of the latest run."""
+                       subject: str | None = None, list_file: str | None = None,
+                       paths: tuple[str, str] | None = None) -> str:
+        """Create or resume; returns the Date header fixed at creation. `subject` and
+        `list_file` (what `status` shows) are those of the latest run; `paths` (issue file and
+        subscriber list, relative to the project folder) are recorded so that a bare
+        `newsletter send` can resume this campaign. Raises ContentChanged if the content differs
+        from what the campaign began with and `force` is false."""
         existing = self.campaign(issue)
         if existing is None:
             with self.tx() as db:
                 db.execute("INSERT INTO campaigns (issue, content_hash, date_header, created, subject, "
                            "list_file) VALUES (?,?,?,?,?,?)",
                            (issue, content_hash, date_header, time.time(), subject, list_file))
-            return date_header
-        old_hash, old_date = existing
-        if old_hash != content_hash and not force:
-            raise LedgerError(
-                f"issue {issue} was already (partly) sent with different content; the issue, "
-                "templates or configuration changed since. Re-run with --force to send the new "
-                "content to the remaining recipients")
-        with self.tx() as db:
-            db.execute("UPDATE campaigns SET content_hash=?, subject=COALESCE(?, subject), "
-                       "list_file=COALESCE(?, list_file) WHERE issue=?",
-                       (content_hash, subject, list_file, issue))
+            old_date = date_header
+        else:
+            old_hash, old_date = existing
+            if old_hash != content_hash and not force:
+                raise ContentChanged(
+                    f"issue {issue} was already (partly) sent with different content; the issue, "
+                    "templates or configuration changed since. Re-run with --force to send the new "
+                    "content to the remaining recipients")
+            with self.tx() as db:
+                db.execute("UPDATE campaigns SET content_hash=?, subject=COALESCE(?, subject), "
+                           "list_file=COALESCE(?, list_file) WHERE issue=?",
+                           (content_hash, subject, list_file, issue))
+        if paths is not None:
+            with self.tx() as db:
+                db.execute("UPDATE campaigns SET issue_path=?, list_path=? WHERE issue=?", (*paths, issue))
         return old_date
+
+    def unfinished(self) -> list[tuple[str, str | None, str | None]]:
+        """(issue, issue file, subscriber list) of every campaign not finished yet (someone still
+        pending or deferred), oldest first; the paths are None for campaigns recorded before
+        they were kept."""
+        return [(r[0], r[1], r[2]) for r in self.db.execute(
+            "SELECT issue, issue_path, list_path FROM campaigns WHERE finished IS NULL ORDER BY created")]
 
     def finish(self, issue: str) -> None:
         with self.tx() as db:
@@ -101,10 +117,11 @@ class Campaigns(Database):
                 ((issue, k, s, e, v, st, why, now) for k, s, e, v, st, why in rows))
 
     def recover_interrupted(self, issue: str) -> int:
-        """Rows left in `sending` by a crash: the server may have the message → unknown."""
+        """Rows left in `sending` by a crash: the server may have the message → unknown (an
+        attempt: attempts are counted when a transaction is settled, which this one never was)."""
         with self.tx() as db:
-            cur = db.execute("UPDATE deliveries SET state='unknown', reply=COALESCE(reply, "
-                             "'interrupted while sending; may have been delivered'), updated=? "
+            cur = db.execute("UPDATE deliveries SET state='unknown', attempts=attempts+1, code=NULL, reply="
+                             "'interrupted while sending; may have been delivered', updated=? "
                              "WHERE issue=? AND state='sending'", (time.time(), issue))
             return cur.rowcount
 
@@ -127,8 +144,8 @@ class Campaigns(Database):
         return row[0] if row and row[0] is not None else None
 
     def mark_many(self, issue: str,
-                  updates: list[tuple[str, str, int | None, str | None, float, bool, str | None]]) -> None:
-        """(email_key, state, code, reply, next_attempt, count_attempt, date_header) in one
+                  updates: list[tuple[str, str, int | None, str | None, float, int, str | None]]) -> None:
+        """(email_key, state, code, reply, next_attempt, attempts added, date_header) in one
         transaction; a date_header (of the message being handed over) replaces the stored one."""
         now = time.time()
         with self.tx() as db:
@@ -136,11 +153,23 @@ class Campaigns(Database):
                 "UPDATE deliveries SET state=?, code=COALESCE(?, code), reply=COALESCE(?, reply), "
                 "next_attempt=?, attempts=attempts+?, updated=?, date_header=COALESCE(?, date_header) "
                 "WHERE issue=? AND email_key=?",
-                [(st, code, reply, nxt, 1 if count else 0, now, date, issue, key)
+                [(st, code, reply, nxt, int(count), now, date, issue, key)
                  for key, st, code, reply, nxt, count, date in updates])
 
     def mark_skipped(self, issue: str, keys: list[str], reason: str) -> None:
-        self.mark_many(issue, [(k, "skipped", None, reason, 0, False, None) for k in keys])
+        self.mark_many(issue, [(k, "skipped", None, reason, 0, 0, None) for k in keys])
+
+    def skip_removed(self, issue: str, present: set[str], reason: str) -> int:
+        """Settle as `skipped` (with `reason`) everyone still pending or deferred in this
+        campaign whose address is not in `present` (the list as it is now): they left the
+        list between runs. Re-added later, they are due again (see `add_deliveries`).
+        Returns how many were skipped."""
+        gone = [k for (k,) in self.db.execute("SELECT email_key FROM deliveries WHERE issue=? AND "
+                                              "state IN ('pending','deferred')", (issue,)) if k not in present]
+        with self.tx() as db:
+            db.executemany("UPDATE deliveries SET state='skipped', reply=?, updated=? WHERE issue=? AND "
+                           "email_key=?", ((reason, time.time(), issue, k) for k in gone))
+        return len(gone)
 
     def counts(self, issue: str) -> dict[str, int]:
         out = dict.fromkeys(STATES, 0)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import sqlite3
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
-from ..errors import NewsletterError
+from ..errors import StateError
 
 Busy = sqlite3.OperationalError  # raised by a read while another process holds the lock: retry
 
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS campaigns (
     date_header TEXT NOT NULL,
     created REAL NOT NULL,
     finished REAL,
+    issue_path TEXT,
+    list_path TEXT,
     subject TEXT,
     list_file TEXT
 );
@@ -104,8 +107,33 @@ CREATE INDEX IF NOT EXISTS bounces_by_issue ON bounces (issue, kind);
 """
 
 
-class LedgerError(NewsletterError):
-    exit_code = 6
+class LedgerError(StateError):
+    """The state database cannot be opened or written (exit code 6)."""
+
+
+def private_folder(folder: Path) -> None:
+    """Create `folder` (and missing parents) readable by its owner only (0700, whatever the
+    umask). An existing folder is left as it is: it may be the project folder itself."""
+    if folder.is_dir():
+        return
+    if not folder.parent.exists():
+        private_folder(folder.parent)
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Make sure `path` exists with mode 0600 before SQLite opens it: SQLite creates the
+    write-ahead log (-wal) and shared-memory (-shm) files with the database file's mode, and
+    both hold every address, so they must not be readable by others either. Raises OSError."""
+    private_folder(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        with contextlib.suppress(PermissionError):  # someone else's file: theirs to set
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def new_sid() -> str:
@@ -116,6 +144,10 @@ def new_sid() -> str:
 
 def _migrate(db: sqlite3.Connection) -> None:
     """Bring a database made by an earlier version up to `_SCHEMA`."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(campaigns)")}
+    for column in ("issue_path", "list_path"):  # what a campaign was sent with, to resume it
+        if column not in columns:
+            db.execute(f"ALTER TABLE campaigns ADD COLUMN {column} TEXT")
     columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
     if "date_header" not in columns:  # the Date of each message, stamped when handed over
         db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
@@ -136,27 +168,31 @@ class Database:
         self.path = path
         self.synchronous = synchronous
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
             _migrate(self.db)
+            for extra in ("-wal", "-shm"):  # SQLite gives them the database's mode; older runs did not
+                with contextlib.suppress(FileNotFoundError, PermissionError):
+                    os.chmod(f"{path}{extra}", 0o600)
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
-        try:
-            os.chmod(path, 0o600)
-        except OSError:
-            pass
 
     @classmethod
     def read_only(cls, path: Path) -> Self:
-        """Open an existing database without writing anything (for --dry-run and status)."""
+        """Open an existing database without writing anything (for --dry-run and status). A
+        file whose tables were never created (the first run stopped at once) reads as empty."""
         self = cls.__new__(cls)
         self.path = path
         try:
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' LIMIT 1").fetchone() is None:
+                self.db.close()
+                self.db = sqlite3.connect(":memory:", isolation_level=None)
+                self.db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
         return self

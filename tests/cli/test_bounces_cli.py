@@ -74,7 +74,7 @@ def test_bounces_done_when(project: Path, mailbox: Mailbox) -> None:
 def test_bounces_without_a_mailbox_or_with_bad_credentials(project: Path, mailbox: Mailbox,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     r = cli(project, "bounces")
-    assert r.returncode == 1 and "no bounce mailbox" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "no bounce mailbox" in r.stderr and "Traceback" not in r.stderr
     write_subscribers(project, 1)
     assert cli(project, "send", "--subscribers", "subscribers.yaml").returncode == 0
     monkeypatch.setenv("NEWSLETTER_BOUNCES_PASSWORD", "wrong")

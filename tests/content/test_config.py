@@ -128,6 +128,24 @@ def test_smtp(project: Path) -> None:
     assert accepted(project, base + SMTP.format(security="tls")).smtp.security == "tls"
 
 
+def test_smtp_timeouts_default_to_rfc_5321_minimums(project: Path) -> None:
+    """RFC 5321 §4.5.3.2: 5 minutes for the greeting, MAIL and RCPT, 10 after the final dot."""
+    base = config_text(project) + SMTP.format(security="starttls")
+    s = accepted(project, base).smtp
+    assert s is not None and (s.timeout, s.data_timeout) == (300, 600)
+    s = accepted(project, base + "  timeout: 2.5\n  data_timeout: 30\n").smtp
+    assert s is not None and (s.timeout, s.data_timeout) == (2.5, 30)
+
+
+def test_grace_seconds(project: Path) -> None:
+    base = config_text(project)
+    assert accepted(project, base).grace_seconds == 8
+    assert accepted(project, base + "grace_seconds: 0.5\n").grace_seconds == 0.5
+    text = base + "grace_seconds: -1\n"
+    assert refused(project, text) == (
+        f"newsletter.yaml:{text.count(chr(10))}:16: grace_seconds: must be between 0 and 3600, got -1")
+
+
 @pytest.mark.parametrize("security, shown", [("none", "none"), ("plain", "plain"), ("'off'", "off"),
                                              ("STARTTLS", "STARTTLS"), ("ssl", "ssl")])
 def test_smtp_security_none_is_refused(security: str, shown: str, project: Path) -> None:

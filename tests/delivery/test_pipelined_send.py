@@ -16,7 +16,8 @@ from newsletter.store.ledger import Ledger
 
 from ..conftest import add_config
 from ..pipelining_server import PipeliningServer, Script
-from .test_dispatch import FAST_RETRY, _send
+from .conftest import FAST_RETRY
+from .conftest import send_issue as _send
 from .test_transport import _plain
 
 R = "reader{:05d}@example.org".format

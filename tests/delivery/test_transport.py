@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.content.config import SMTPSettings
 from newsletter.delivery.policy import classify
-from newsletter.delivery.transports import MaildirTransport, SendError, SMTPTransport
+from newsletter.delivery.transports import MaildirTransport, SendError, SMTPTransport, Stage
 
 from ..smtp_servers import FaultServer, Scripted, start_aiosmtpd
 
@@ -127,28 +127,55 @@ def test_421_at_data_is_not_permanent() -> None:
         c.stop()
 
 
-def test_message_too_large_stops() -> None:
+def test_message_too_large_concerns_this_message_only() -> None:
     handler = Scripted(data={"*": ["552 5.3.4 message too big"]})
     c = start_aiosmtpd(handler)
     try:
         with pytest.raises(SendError) as e:
             _send(_plain(c.port))
-        assert classify(e.value) == "too_large"
+        assert (e.value.kind, e.value.code, e.value.stage) == ("recipient", 552, Stage.DOT)
+        assert classify(e.value) == "failed"  # not a bounce: the address is fine
     finally:
         c.stop()
 
 
-@pytest.mark.parametrize("mode,kind", [("reset-after-dot", "ambiguous"), ("reset-before-dot", "ambiguous"),
-                                       ("silent-after-dot", "ambiguous"), ("silent-after-mail", "connection"),
-                                       ("garbage", "recipient")])
-def test_faults(mode: str, kind: str) -> None:
+def _big(size: int) -> bytes:
+    line = b"x" * 70 + b"\r\n"
+    return MSG + line * (size // len(line))
+
+
+def _beyond_socket_buffers() -> int:
+    """A message larger than this machine's largest TCP send buffer (net.ipv4.tcp_wmem): it
+    cannot all be handed to the kernel while the server does not read."""
+    try:
+        most = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        most = 4 * 1024 * 1024
+    return most + 1024 * 1024
+
+
+# Whether the final dot left this process decides: before it the server cannot have the message
+# (not delivered: retried); after it, it may (ambiguous: `unknown`, never re-sent by itself). A
+# message that fits the socket buffers is gone, dot included, before a reset can arrive, so a
+# server that reads part of it and resets looks like one that took it all: ambiguous.
+@pytest.mark.parametrize("mode,size,kind,stage", [
+    ("reset-at-data", 0, "connection", Stage.DATA),
+    ("stall-mid-message", -1, "connection", Stage.DATA),
+    ("reset-before-dot", 0, "ambiguous", Stage.DOT),
+    ("reset-after-dot", 0, "ambiguous", Stage.DOT),
+    ("silent-after-dot", 0, "ambiguous", Stage.DOT),
+    ("silent-after-mail", 0, "connection", Stage.MAIL),
+    ("garbage", 0, "recipient", Stage.RCPT),
+])
+def test_faults(mode: str, size: int, kind: str, stage: Stage) -> None:
     srv = FaultServer(mode)
     try:
         t = _plain(srv.port)
         t.cfg = SMTPSettings("127.0.0.1", srv.port, "none", None, timeout=0.5, data_timeout=0.5)
+        data = _big(_beyond_socket_buffers()) if size < 0 else MSG
         with pytest.raises(SendError) as e:
-            _send(t)
-        assert e.value.kind == kind
+            _send(t, data=data)
+        assert (e.value.kind, e.value.stage) == (kind, stage), e.value
     finally:
         srv.stop()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from newsletter.store.ledger import Ledger, LedgerError
+from newsletter.errors import ContentChanged
+from newsletter.store.ledger import STATES, Ledger, LedgerError
 
 
 @pytest.fixture
@@ -25,6 +27,74 @@ def test_wal_and_private_file(ledger: Ledger) -> None:
     assert oct(ledger.path.stat().st_mode & 0o777) == "0o600"
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o000])
+def test_database_log_and_shared_memory_are_private_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """The -wal and -shm files hold every address as well: 0600 like the database, in a 0700
+    folder, whatever the umask (they used to be 0644)."""
+    old = os.umask(umask)
+    try:
+        ledger = Ledger(tmp_path / "state" / "n.sqlite3")
+        _add(ledger, "a@x.org", "b@x.org")  # a write: the log and the shared memory exist now
+        files = {p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path / "state").iterdir()}
+        assert files == {"n.sqlite3": "0o600", "n.sqlite3-wal": "0o600", "n.sqlite3-shm": "0o600"}
+        assert oct((tmp_path / "state").stat().st_mode & 0o777) == "0o700"
+        ledger.close()
+    finally:
+        os.umask(old)
+
+
+def test_files_of_an_older_run_are_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "n.sqlite3"
+    ledger = Ledger(path)
+    _add(ledger, "a@x.org")
+    for p in tmp_path.iterdir():
+        p.chmod(0o644)
+    ledger.close()
+    keep = sqlite3.connect(path)  # another reader keeps the log and shared memory in place
+    keep.execute("PRAGMA journal_mode=WAL")
+    keep.execute("CREATE TABLE IF NOT EXISTS x (a)")
+    again = Ledger(path)
+    _add(again, "b@x.org")
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {
+        "n.sqlite3": "0o600", "n.sqlite3-wal": "0o600", "n.sqlite3-shm": "0o600"}
+    keep.close()
+    again.close()
+
+
+def test_people_no_longer_on_the_list_are_skipped_and_come_back_when_readded(ledger: Ledger) -> None:
+    _add(ledger, "a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org")
+    ledger.mark_many("2020-10", [("a@x.org", "sent", 250, "ok", 0, 1, None),
+                                 ("b@x.org", "deferred", 451, "later", 0, 1, None),
+                                 ("c@x.org", "failed", 550, "no", 0, 1, None)])
+    # b (deferred) and d (pending) left the list; a (sent) and c (failed) keep their outcome
+    assert ledger.skip_removed("2020-10", {"e@x.org"}, "removed from the list") == 2
+    rows = {d.email_key: (d.state, d.reply) for d in ledger.rows("2020-10", STATES)}
+    assert rows == {"a@x.org": ("sent", "ok"), "b@x.org": ("skipped", "removed from the list"),
+                    "c@x.org": ("failed", "no"), "d@x.org": ("skipped", "removed from the list"),
+                    "e@x.org": ("pending", None)}
+    _add(ledger, "d@x.org")  # back on the list: due again
+    assert [d.email_key for d in ledger.due("2020-10", resend_unknown=False)] == ["d@x.org", "e@x.org"]
+
+
+def test_unfinished_campaigns_remember_their_files(ledger: Ledger) -> None:
+    ledger.start_campaign("2020-10", "h", "date", force=False, paths=("issues/2020-10.yaml", "list.yaml"))
+    ledger.start_campaign("2020-12", "h", "date", force=False)
+    assert ledger.unfinished() == [("2020-10", "issues/2020-10.yaml", "list.yaml"), ("2020-12", None, None)]
+    ledger.finish("2020-10")
+    assert ledger.unfinished() == [("2020-12", None, None)]
+
+
+def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "n.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE campaigns (issue TEXT PRIMARY KEY, content_hash TEXT NOT NULL, "
+                "date_header TEXT NOT NULL, created REAL NOT NULL, finished REAL)")
+    old.execute("INSERT INTO campaigns VALUES ('2020-10', 'h', 'date', 0, NULL)")
+    old.commit()
+    old.close()
+    assert Ledger(path).unfinished() == [("2020-10", None, None)]
+
+
 def test_sids_are_stable_random_and_unique(ledger: Ledger) -> None:
     a = ledger.sids_for([("a@example.org", "a@example.org"), ("b@example.org", "b@example.org")])
     again = ledger.sids_for([("a@example.org", "a@example.org")])
@@ -37,8 +107,11 @@ def test_sids_are_stable_random_and_unique(ledger: Ledger) -> None:
 
 def test_interrupted_sending_becomes_unknown_and_is_not_due(ledger: Ledger) -> None:
     _add(ledger, "a@x.org", "b@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, True, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "4.7.1 greylisted", 0, 1, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, "Thu, 01 Oct 2020 08:00:00 +0000")])
     assert ledger.recover_interrupted("2020-10") == 1
+    (a,) = ledger.rows("2020-10", ["unknown"])  # an attempt, and not the earlier reply
+    assert (a.attempts, a.code, a.reply) == (2, None, "interrupted while sending; may have been delivered")
     assert [d.email_key for d in ledger.due("2020-10", resend_unknown=False)] == ["b@x.org"]
     assert {d.email_key for d in ledger.due("2020-10", resend_unknown=True)} == {"a@x.org", "b@x.org"}
 
@@ -65,8 +138,9 @@ def test_re_adding_never_resets_sent_failed_or_unknown(ledger: Ledger) -> None:
 def test_campaign_bound_to_content(ledger: Ledger) -> None:
     date = ledger.start_campaign("2020-10", "hash-a", "Thu, 01 Oct 2020 08:00:00 +0000", force=False)
     assert ledger.start_campaign("2020-10", "hash-a", "later", force=False) == date  # Date fixed
-    with pytest.raises(LedgerError, match="--force"):
+    with pytest.raises(ContentChanged, match="--force") as e:
         ledger.start_campaign("2020-10", "hash-b", "later", force=False)
+    assert e.value.exit_code == 8  # its own code: not "the state database cannot be written" (6)
     assert ledger.start_campaign("2020-10", "hash-b", "later", force=True) == date
 
 
@@ -93,6 +167,14 @@ def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(LedgerError, match="cannot open the state database"):
         Ledger(blocker / "sub" / "n.sqlite3")
+
+
+def test_a_database_never_given_its_tables_reads_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "n.sqlite3"
+    path.touch()  # the first run was stopped between creating the file and its tables
+    ro = Ledger.read_only(path)
+    assert ro.campaign("2020-10") is None and ro.unfinished() == [] and ro.suppressions() == {}
+    assert path.stat().st_size == 0  # and nothing was written
 
 
 def test_read_only_open_writes_nothing(tmp_path: Path) -> None:

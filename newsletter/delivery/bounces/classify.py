@@ -18,6 +18,7 @@ sending.
 from __future__ import annotations
 
 import email
+import email.utils
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ...content.config import Settings
-from ...errors import NewsletterError
+from ...errors import UsageError
 from ...mail.tokens import TokenKeys
 from ...store.ledger import Ledger
 from .classify import Kind, Malformed, classify
@@ -44,16 +44,16 @@ def read_bounces(settings: Settings, keys: TokenKeys, opts: ReadOptions,
     be used as configured, TransientError (exit 3) when it cannot be reached."""
     spec = opts.source or settings.feedback.bounces.mailbox
     if not spec:
-        raise NewsletterError("no bounce mailbox: give one (imaps://host/FOLDER, pop3s://host or a "
+        raise UsageError("no bounce mailbox: give one (imaps://host/FOLDER, pop3s://host or a "
                               "Maildir/mbox path) or set bounces.mailbox in newsletter.yaml")
     source = open_source(spec, settings.root, env)
     folder = opts.move_to or settings.feedback.bounces.move_to
     action = "move" if opts.action == "mark" and opts.move_to else opts.action
     if action == "move" and (not folder or not source.description.startswith("imaps://")):
-        raise NewsletterError("--move-to needs an IMAP mailbox (imaps://…) and a folder name")
+        raise UsageError("--move-to needs an IMAP mailbox (imaps://…) and a folder name")
     db = settings.state_db
     if not db.exists():
-        raise NewsletterError(f"nothing has been sent yet (no state database at {db}), so no bounce can be ours")
+        raise UsageError(f"nothing has been sent yet (no state database at {db}), so no bounce can be ours")
     ledger = Ledger.read_only(db) if opts.dry_run else Ledger(db)
     run = BounceRun(source.description)
     try:

@@ -7,8 +7,8 @@ import os
 from collections.abc import Callable
 
 from ...content.config import Settings
-from ...errors import NewsletterError
-from .base import ErrorKind, Reply, SendError, Transport, Upcoming
+from ...errors import FatalSMTPError
+from .base import ErrorKind, Reply, SendError, Stage, Transport, Upcoming
 from .maildir import MaildirTransport
 from .memory import MemoryTransport
 from .smtp import SMTPTransport
@@ -23,8 +23,8 @@ def transport_factory(settings: Settings) -> Callable[[], Transport]:
     if smtp.username:
         password = os.environ.get(smtp.password_env)
         if not password:
-            raise NewsletterError(f"smtp.username is set but the environment variable {smtp.password_env} "
-                                  "holding the password is empty")
+            raise FatalSMTPError(f"smtp.username is set but the environment variable {smtp.password_env} "
+                                 "holding the password is empty; nothing was sent")
     return lambda: SMTPTransport(smtp, password)
 
 
@@ -33,5 +33,5 @@ def describe(settings: Settings) -> str:
     return f"SMTP {s.host}:{s.port} ({s.security})" if s else f"Maildir outbox {settings.outbox}"
 
 
-__all__ = ["ErrorKind", "MaildirTransport", "MemoryTransport", "Reply", "SMTPTransport", "SendError", "Transport",
-           "Upcoming", "describe", "transport_factory"]
+__all__ = ["ErrorKind", "MaildirTransport", "MemoryTransport", "Reply", "SMTPTransport", "SendError", "Stage",
+           "Transport", "Upcoming", "describe", "transport_factory"]

@@ -16,8 +16,15 @@ class MaildirTransport:
         self.path = path
         self.description = f"Maildir outbox {path}"
         self._box: mailbox.Maildir | None = None
+        self.max_size: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._box is not None
 
     async def open(self) -> None:
+        if self._box is not None:
+            return
         try:
             self._box = mailbox.Maildir(self.path, create=True)
         except OSError as exc:
@@ -34,6 +41,9 @@ class MaildirTransport:
         except OSError as exc:
             raise SendError(ErrorKind.FATAL, None, f"cannot write to the outbox {self.path}: {exc.strerror}") from None
         return Reply(250, f"stored as {key}")
+
+    def abort(self) -> None:
+        """Nothing is ever in flight: a message is written in one step."""
 
     async def close(self) -> None:
         self._box = None

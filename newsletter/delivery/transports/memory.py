@@ -15,6 +15,11 @@ class MemoryTransport:
     sent: list[tuple[str, str, bytes]] = field(default_factory=list)
     fail: dict[str, SendError] = field(default_factory=dict)
     description: str = "memory"
+    max_size: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return True
 
     async def open(self) -> None:
         return None
@@ -25,6 +30,9 @@ class MemoryTransport:
             raise self.fail[recipient]
         self.sent.append((sender, recipient, data))
         return Reply(250, "ok")
+
+    def abort(self) -> None:
+        return None
 
     async def close(self) -> None:
         return None

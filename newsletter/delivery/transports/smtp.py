@@ -4,25 +4,31 @@ aiosmtplib connects, upgrades to TLS, says EHLO and authenticates; the transacti
 `pipelined.Pipeline` over `pipelining.PipeliningSMTP`: MAIL, RCPT and DATA as one group, and the
 next message's group right behind this one's final dot (`upcoming`), so a message costs about
 one round trip; without PIPELINING (or with `smtp.pipelining: off`) the same steps go one
-command at a time. SMTP exceptions are translated into `SendError` in exactly this one place, by
-reply code, never by exception class alone; a lost connection is `ambiguous` only once the
-final dot has left this process (RFC 5321 §4.1.1.4), before that the message was not delivered.
+command at a time. Every exception of a transaction is translated into `SendError` in exactly
+this one place, by reply code and by how far the transaction got (`Stage`), never by exception
+class alone. The final dot is written only after the message itself has left the process, so a
+lost connection is known to be "before the final dot" (not delivered) or "after" (ambiguous).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import ssl
 from collections.abc import Callable
+from typing import cast
 
 import aiosmtplib
 
 from ...content.config import SMTPSettings
 from ...mail.message import WireMessage
-from .base import ErrorKind, Reply, SendError, Upcoming
+from .base import ErrorKind, Reply, SendError, Stage, Upcoming
 from .pipelined import Envelope, Pipeline, wire_form
 from .pipelining import PipeliningSMTP
+
+QUIT_TIMEOUT = 5.0  # seconds for the reply to QUIT
+_REACHED = (Stage.MAIL, Stage.RCPT, Stage.DATA, Stage.DATA)  # by the replies of the group read
 
 
 class SMTPTransport:
@@ -34,12 +40,22 @@ class SMTPTransport:
         self.description = f"SMTP {cfg.host}:{cfg.port} ({cfg.security})"
         self._smtp: PipeliningSMTP | None = None
         self._pipe: Pipeline | None = None
+        self._connecting: PipeliningSMTP | None = None
+        self.max_size: int | None = None
+        self.stage = Stage.CONNECT
 
     def _context(self) -> ssl.SSLContext:
         return tls_context(os.environ.get("NEWSLETTER_SMTP_CA_FILE") or None)
 
+    @property
+    def is_open(self) -> bool:
+        return self._smtp is not None and self._smtp.is_connected
+
     async def open(self) -> None:
+        if self.is_open:
+            return
         cfg = self.cfg
+        self.stage = Stage.CONNECT
         smtp = PipeliningSMTP(
             hostname=cfg.host, port=cfg.port, use_tls=cfg.security == "tls",
             # "none" exists only for the test suite's local servers; the configuration schema
@@ -48,27 +64,31 @@ class SMTPTransport:
             username=cfg.username, password=self._password if cfg.username else None,
             timeout=cfg.timeout, tls_context=self._context(), validate_certs=True,
         )
+        self._connecting = smtp
         try:
             await smtp.connect()
             if smtp.is_ehlo_or_helo_needed:
                 # STARTTLS discards what the server said before TLS (RFC 3207 §4.2) and only
                 # AUTH makes aiosmtplib ask again: without it SMTPUTF8 would look unsupported
+                # and SIZE unknown before the first transaction
                 await smtp.ehlo()
+            if not smtp.is_connected:  # aborted while connecting
+                raise aiosmtplib.SMTPServerDisconnected("connection closed while connecting")
         except aiosmtplib.SMTPAuthenticationError as exc:
             smtp.close()
             raise SendError(ErrorKind.FATAL, exc.code, f"authentication failed: {exc.message}") from None
         except ssl.SSLError as exc:
             smtp.close()
             raise SendError(ErrorKind.FATAL, None, f"TLS failure with {cfg.host}: {exc.reason or exc}") from None
+        except aiosmtplib.SMTPResponseException as exc:  # the greeting or EHLO refused (421: busy)
+            smtp.close()
+            kind = ErrorKind.CONNECTION if 400 <= exc.code < 500 else ErrorKind.FATAL
+            raise SendError(kind, exc.code, exc.message) from None
         except aiosmtplib.SMTPConnectError as exc:
             smtp.close()
             if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "SSL" in str(exc):
                 raise SendError(ErrorKind.FATAL, None, f"TLS failure with {cfg.host}: {exc}") from None
             raise SendError(ErrorKind.CONNECTION, None, f"cannot connect to {cfg.host}:{cfg.port}: {exc}") from None
-        except aiosmtplib.SMTPResponseException as exc:
-            smtp.close()
-            kind = ErrorKind.CONNECTION if 400 <= exc.code < 500 else ErrorKind.FATAL
-            raise SendError(kind, exc.code, exc.message) from None
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             smtp.close()
             raise SendError(ErrorKind.CONNECTION, None, f"connection to {cfg.host}:{cfg.port} failed: {exc}") from None
@@ -76,9 +96,12 @@ class SMTPTransport:
             # e.g. "SMTP STARTTLS extension not supported by server": never continue in plaintext
             smtp.close()
             raise SendError(ErrorKind.FATAL, None, f"{cfg.host}: {exc}") from None
+        finally:
+            self._connecting = None
         self._smtp = smtp
         self._pipe = Pipeline(smtp, pipelining=cfg.pipelining and smtp.supports_extension("pipelining"),
                               timeout=cfg.timeout, data_timeout=cfg.data_timeout)
+        self.max_size = _size_limit(smtp)
 
     async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False,
                    upcoming: Callable[[], Upcoming | None] | None = None) -> Reply:
@@ -86,40 +109,63 @@ class SMTPTransport:
         `upcoming` names the next message this connection will carry; it is asked once this one
         is accepted (354), and with pipelining its envelope goes out right behind this
         message's final dot: the next `send` must then be that message. Raises SendError."""
-        if self._smtp is None or not self._smtp.is_connected:
-            await self.open()
+        await self.open()
         if self._pipe is not None and self._pipe.in_flight is not None and \
                 self._pipe.in_flight.recipient != recipient:
             self._drop()  # not the transaction begun ahead: start afresh (nothing of it was sent)
             await self.open()
         smtp, pipe = self._smtp, self._pipe
         assert smtp is not None and pipe is not None
+        self.stage = Stage.MAIL
         try:
             if pipe.in_flight is None:
-                pipe.begin(_envelope(smtp, sender, recipient, smtputf8))
-            await pipe.opened()
+                pipe.begin(_envelope(smtp, sender, recipient, len(data), smtputf8))
+            try:
+                await pipe.opened()
+            except aiosmtplib.SMTPSenderRefused:
+                self.stage = Stage.MAIL
+                raise
+            except aiosmtplib.SMTPRecipientRefused:
+                self.stage = Stage.RCPT
+                raise
+            except aiosmtplib.SMTPResponseException:
+                self.stage = Stage.DATA
+                raise
+            except BaseException:
+                self.stage = _REACHED[pipe.answered]  # lost while waiting for this reply
+                raise
             following = self._following(smtp, pipe, upcoming)
-            resp = await pipe.finish(data if isinstance(data, WireMessage) else wire_form(data), following)
+            self.stage = Stage.DATA
+            try:
+                resp = await pipe.finish(data if isinstance(data, WireMessage) else wire_form(data), following)
+            finally:
+                if pipe.dot_sent:
+                    self.stage = Stage.DOT
             return Reply(resp.code, resp.message)
-        except SendError:  # before anything of this transaction was written
+        except SendError as exc:  # nothing of this transaction was written
+            exc.stage = self.stage
             raise
-        except aiosmtplib.SMTPRecipientRefused as exc:
-            raise _by_code(exc.code, exc.message, ErrorKind.RECIPIENT) from None
         except aiosmtplib.SMTPSenderRefused as exc:
             if exc.code == 421 or 400 <= exc.code < 500:
-                raise SendError(ErrorKind.CONNECTION, exc.code, exc.message) from None
-            raise SendError(ErrorKind.FATAL, exc.code, f"sender <{sender}> refused: {exc.message}") from None
-        except aiosmtplib.SMTPResponseException as exc:  # DATA or the end of the message refused
-            raise _by_code(exc.code, exc.message, ErrorKind.RECIPIENT) from None
-        except (TimeoutError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError, OSError) as exc:
+                raise SendError(ErrorKind.CONNECTION, exc.code, exc.message, self.stage) from None
+            if exc.code == 552 or exc.message.startswith("5.3.4"):  # RFC 1870: this message is too large
+                raise SendError(ErrorKind.RECIPIENT, exc.code, exc.message, self.stage) from None
+            raise SendError(ErrorKind.FATAL, exc.code, f"sender <{sender}> refused: {exc.message}",
+                            self.stage) from None
+        except aiosmtplib.SMTPResponseException as exc:  # RCPT, DATA or the end of data refused
+            kind = ErrorKind.CONNECTION if exc.code == 421 else ErrorKind.RECIPIENT
+            raise SendError(kind, exc.code, exc.message, self.stage) from None
+        except (TimeoutError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             self._drop()
-            if pipe.dot_sent:
-                raise SendError(ErrorKind.AMBIGUOUS, None, f"connection lost after the end of the message was "
-                                                           f"sent ({exc}); it may have been delivered") from None
-            raise SendError(ErrorKind.CONNECTION, None, f"connection lost before the end of the message "
-                                                        f"({exc}); not delivered") from None
+            raise self._lost(str(exc) or type(exc).__name__) from None
         except (aiosmtplib.SMTPNotSupported, UnicodeError, ValueError) as exc:  # before anything was written
-            raise SendError(ErrorKind.RECIPIENT, 553, f"5.6.7 {exc}") from None
+            raise SendError(ErrorKind.RECIPIENT, 553, f"5.6.7 {exc}", self.stage) from None
+        except Exception as exc:
+            self._drop()
+            if self.stage == Stage.DOT:
+                raise self._lost(f"{type(exc).__name__}: {exc}") from None
+            raise SendError(ErrorKind.INTERNAL, None, f"unexpected error: {type(exc).__name__}: {exc}",
+                            self.stage) from exc
 
     @staticmethod
     def _following(smtp: PipeliningSMTP, pipe: Pipeline,
@@ -132,26 +178,52 @@ class SMTPTransport:
         if nxt is None:
             return None
         try:
-            return _envelope(smtp, nxt.sender, nxt.recipient, nxt.smtputf8)
+            return _envelope(smtp, nxt.sender, nxt.recipient, nxt.size, nxt.smtputf8)
         except SendError:
             return None
+
+    def _lost(self, why: str) -> SendError:
+        if self.stage == Stage.DOT:
+            return SendError(ErrorKind.AMBIGUOUS, None, f"connection lost after the end of the message was "
+                             f"sent ({why}); it may have been delivered", self.stage)
+        where = "before the end of the message" if self.stage == Stage.DATA else f"at {self.stage.name}"
+        return SendError(ErrorKind.CONNECTION, None, f"connection lost {where} ({why}); not delivered",
+                         self.stage)
 
     def _drop(self) -> None:
         if self._smtp is not None:
             self._smtp.close()
         self._smtp = self._pipe = None
 
+    def abort(self) -> None:
+        """Drop the connection now (graceful stop after the grace period): an in-flight `send`
+        raises SendError at once, classified by the stage it reached."""
+        for smtp in (self._smtp, self._connecting):
+            if smtp is not None and smtp.transport is not None:
+                cast(asyncio.Transport, smtp.transport).abort()
+
     async def close(self) -> None:
-        """QUIT, or with a transaction begun ahead drop the connection: QUIT would be content."""
+        """QUIT politely, but briefly: a slow server must not hold up the end of a run. With a
+        transaction begun ahead, the connection is dropped instead: QUIT would be content."""
         smtp, pipe = self._smtp, self._pipe
-        self._smtp = self._pipe = None
         if smtp is not None and pipe is not None and not pipe.idle:
             smtp.close()
         elif smtp is not None and smtp.is_connected:
             try:
-                await smtp.quit()
-            except aiosmtplib.SMTPException:
+                await smtp.quit(timeout=min(self.cfg.timeout, QUIT_TIMEOUT))
+            except (aiosmtplib.SMTPException, OSError):
                 smtp.close()
+        self._smtp = self._pipe = None
+
+
+def _envelope(smtp: aiosmtplib.SMTP, sender: str, recipient: str, size: int, smtputf8: bool) -> Envelope:
+    """The transaction's envelope with the MAIL FROM parameters this relay needs: SMTPUTF8 and
+    BODY=8BITMIME when an address needs them (`_envelope_options`; raises SendError), SIZE when
+    the relay declares it (RFC 1870 §6: a message too large is refused before its upload)."""
+    utf8, opts = _envelope_options(smtp, sender, recipient, smtputf8)
+    if smtp.supports_extension("size"):
+        opts.append(f"SIZE={size}")
+    return Envelope(sender, recipient, tuple(opts), utf8=utf8)
 
 
 @functools.lru_cache(maxsize=4)
@@ -165,11 +237,11 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     return ctx
 
 
-def _envelope(smtp: aiosmtplib.SMTP, sender: str, recipient: str, smtputf8: bool) -> Envelope:
-    """The transaction's envelope with the MAIL FROM parameters this relay needs (see
-    `_envelope_options`; raises SendError)."""
-    utf8, opts = _envelope_options(smtp, sender, recipient, smtputf8)
-    return Envelope(sender, recipient, tuple(opts), utf8=utf8)
+def _size_limit(smtp: aiosmtplib.SMTP) -> int | None:
+    """The largest message the relay accepts (the EHLO keyword SIZE, RFC 1870); None when it
+    names no limit (absent, or SIZE 0)."""
+    value = smtp.esmtp_extensions.get("size", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def _envelope_options(smtp: aiosmtplib.SMTP, sender: str, recipient: str, smtputf8: bool) -> tuple[bool, list[str]]:
@@ -189,9 +261,3 @@ def _envelope_options(smtp: aiosmtplib.SMTP, sender: str, recipient: str, smtput
     if smtp.supports_extension("8bitmime"):
         opts.append("BODY=8BITMIME")  # the To: of such a message is raw UTF-8 (RFC 6532)
     return True, opts
-
-
-def _by_code(code: int, text: str, kind: ErrorKind) -> SendError:
-    if code == 421:
-        return SendError(ErrorKind.CONNECTION, code, text)
-    return SendError(kind, code, text)

@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from ...delivery.sendtest import BadTestRequest, send_test
 from ...delivery.transports import describe
-from ...errors import NewsletterError
+from ...errors import NewsletterError, UsageError
 from .assets import CSS, JS
 from .http import cross_site, not_found, state_of
 from .model import PreviewState
@@ -138,23 +138,23 @@ async def send_from_preview(state: PreviewState, name: str, variant: Variant, to
     composer = await asyncio.to_thread(state.composer)
     path = state.issue_paths().get(name)
     if path is None:
-        raise NewsletterError(f"there is no issue '{name}'")
+        raise UsageError(f"there is no issue '{name}'")
     issue = await asyncio.to_thread(composer.issue, path)
     settings, subscriber, topics = composer.settings, None, None
     if variant.kind == "subscriber":
         people = await asyncio.to_thread(state.subscriber_index, settings)
         subscriber = people.find(variant.subscriber)
         if subscriber is None:
-            raise NewsletterError(f"{variant.subscriber or 'no subscriber chosen'}: not in the subscriber list")
+            raise UsageError(f"{variant.subscriber or 'no subscriber chosen'}: not in the subscriber list")
     elif variant.kind == "topics":
         topics = variant.topics
     if not composer.selection_for(issue, subscriber.topics if subscriber else topics):
-        raise NewsletterError("this variant has no articles, so there is nothing to send")
+        raise UsageError("this variant has no articles, so there is nothing to send")
     try:
         reply = await send_test(composer, issue, to, topics=topics, subscriber=subscriber)
     except BadTestRequest as exc:  # in the page's words: the "To" box, this copy
         where = PAGE_FIELDS.get(exc.field, exc.field)
-        raise NewsletterError(f"{where}: {exc.problem}" if where else exc.problem) from None
+        raise UsageError(f"{where}: {exc.problem}" if where else exc.problem) from None
     return f"Sent to {to.strip()} via {describe(settings)}: {reply.code} {reply.text}"
 
 
@@ -249,7 +249,7 @@ def listen(port: int) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(f"{HOST}:{port} is already in use (another preview?); choose a free "
                             f"port with --port N") from None
-        raise NewsletterError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
 
 
 class PreviewServer(uvicorn.Server):

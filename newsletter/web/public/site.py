@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...content.config import Settings
-from ...errors import NewsletterError
+from ...errors import UsageError
 from ..pages import environment, static_bytes, static_text
 from .archive import MONTH, Archive
 from .feeds import issue_feed, topic_feed
@@ -125,7 +125,7 @@ class Site:
 
 def build(site: Site, out: Path, published: Mapping[str, float]) -> list[Path]:
     """Write every page of the archive under `out` (created if needed; files replaced
-    atomically, nothing else touched); the files written. Raises NewsletterError."""
+    atomically, nothing else touched); the files written. Raises UsageError (exit 2)."""
     written = []
     for path in site.paths(published):
         page = site.render(path, published)
@@ -137,7 +137,7 @@ def build(site: Site, out: Path, published: Mapping[str, float]) -> list[Path]:
             tmp.write_bytes(page.body)
             os.replace(tmp, target)
         except OSError as exc:
-            raise NewsletterError(f"{target}: cannot write: {exc.strerror or exc}") from None
+            raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
         written.append(target)
     return written
 

@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from ...content.config import Settings
 from ...content.subscribers import Subscriber, read_subscribers
-from ...errors import NewsletterError
+from ...errors import StateError
 from ...store.ledger import Busy, Ledger, LedgerError
 
 log = logging.getLogger("newsletter.serve")
@@ -37,7 +37,7 @@ BUSY_TIMEOUT_MS = 5000  # per attempt; with the retries a request waits ~15 s at
 MAX_BATCH = 500
 
 
-class Unavailable(NewsletterError):
+class Unavailable(StateError):
     """The state database could not be written even after retries (answered with 503)."""
 
 

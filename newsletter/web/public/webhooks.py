@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from ...content.config import Settings
 from ...delivery.bounces import Finding, Kind, Matcher, Settled, settle
-from ...errors import NewsletterError
+from ...errors import UsageError
 from ...mail.tokens import TokenKeys
 from ...store.ledger import Ledger
 from .sns import Rejected, SNSVerifier
@@ -57,7 +57,7 @@ class Event:
 
 def webhook_routes(settings: Settings, state: State, keys: TokenKeys,
                    env: Mapping[str, str] = os.environ) -> list[BaseRoute]:
-    """The routes for the configured relays; raises NewsletterError for Postmark without
+    """The routes for the configured relays; raises UsageError (exit 2) for Postmark without
     credentials in the environment."""
     hooks = settings.feedback.webhooks
     routes: list[BaseRoute] = []
@@ -67,7 +67,7 @@ def webhook_routes(settings: Settings, state: State, keys: TokenKeys,
     if hooks.postmark is not None:
         user, password, token = (env.get(name, "") for name in POSTMARK_ENV)
         if not (user and password) and not token:
-            raise NewsletterError("webhooks.postmark needs NEWSLETTER_POSTMARK_USER and NEWSLETTER_POSTMARK_PASSWORD "
+            raise UsageError("webhooks.postmark needs NEWSLETTER_POSTMARK_USER and NEWSLETTER_POSTMARK_PASSWORD "
                                   "(basic auth in the webhook URL) and/or NEWSLETTER_POSTMARK_TOKEN (sent in the "
                                   f"{hooks.postmark.token_header} header) in the environment")
         check = _PostmarkAuth(user, password, token, hooks.postmark.token_header)
