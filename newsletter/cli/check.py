@@ -35,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..content.issue import read_issue
-    from ..content.references import ReferenceCache, check_issue
+    from ..content.references import ReferenceCache
+    from ..content.references.check import check_issue
     from ..content.subscribers import read_subscribers
     from ..mail.compose import Composer
 

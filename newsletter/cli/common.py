@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..content.subscribers import Subscriber
 from ..errors import Problem, UsageError
+
+if TYPE_CHECKING:  # `newsletter --help` imports every command module: keep them light
+    from ..content.subscribers import Subscriber
 
 
 def whole_number(lo: int, hi: int, what: str = "a whole number") -> Callable[[str], int]:

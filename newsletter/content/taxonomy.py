@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-
-from rapidfuzz import fuzz, utils
+from functools import cached_property
 
 from . import schema
 from .yamltree import Reader, YNode
@@ -33,6 +32,8 @@ def _phrases(slug: str, label: str) -> set[str]:
     in parentheses and its parts between 'and', 'or', '/' and commas ("Cognitive Therapy (CT)
     and Cognitive-Behavioural Therapy (CBT)" → "CT", "CBT", "Cognitive Therapy", …); normalised
     by rapidfuzz's default processor (lower case, punctuation as spaces)."""
+    from rapidfuzz import utils  # only on the way to a suggestion: it costs ~10 ms to import
+
     out = {slug.replace("-", " "), label}
     out.update(a.strip() for a in _PARENS.findall(label))
     out.update(p.strip() for p in _PIECES.split(_PARENS.sub(" ", label)))
@@ -45,6 +46,8 @@ def _score(query: str, phrase: str) -> float:
     or its words among the phrase's ("alliance therapeutic"), each word perhaps misspelt ("ipt
     therapy" ~ "interpersonal psychotherapy ipt"). Pieces count a little less than whole
     matches, and a short phrase is never found inside a longer query ("ct" in "factors")."""
+    from rapidfuzz import fuzz
+
     score = max(fuzz.ratio(query, phrase), fuzz.token_sort_ratio(query, phrase))
     if len(phrase) >= len(query) + 3:
         score = max(score, 0.9 * fuzz.partial_ratio(query, phrase), 0.95 * fuzz.token_set_ratio(query, phrase))
@@ -65,19 +68,21 @@ class Taxonomy:
     labels: dict[str, str]
     aliases: dict[str, str] = field(default_factory=dict)
     _index: dict[str, str] = field(init=False, repr=False, compare=False)
-    _phrases: list[tuple[str, str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {_norm(alias): slug for alias, slug in self.aliases.items()}
         index.update({_norm(slug): slug for slug in self.labels})
         index.update({_norm(label): slug for slug, label in self.labels.items()})
         object.__setattr__(self, "_index", index)
+
+    @cached_property
+    def _phrases(self) -> list[tuple[str, str]]:
+        """(phrase, slug) pairs suggestions are scored against; built on the first unknown name."""
         names: dict[str, list[str]] = {slug: [label] for slug, label in self.labels.items()}  # topic order
         for alias, slug in self.aliases.items():
             names.get(slug, []).append(alias)
-        phrases = [(p, slug) for slug, said in names.items()
-                   for p in sorted(set().union(*(_phrases(slug, name) for name in said)))]
-        object.__setattr__(self, "_phrases", phrases)
+        return [(p, slug) for slug, said in names.items()
+                for p in sorted(set().union(*(_phrases(slug, name) for name in said)))]
 
     def lookup(self, name: str) -> str | None:
         """The slug named by `name` (slug, label or alias; case and spacing ignored), or None."""
@@ -94,6 +99,8 @@ class Taxonomy:
 
     def _close(self, name: str) -> list[str]:
         """Every topic above the cutoff and within SUGGEST_TIE of the best, best first."""
+        from rapidfuzz import utils
+
         query = utils.default_process(name)
         if not query:
             return []
@@ -107,6 +114,8 @@ class Taxonomy:
         return [self._shown_as(query, s) for s in ranked if best[s] >= top - SUGGEST_TIE]
 
     def _shown_as(self, query: str, slug: str) -> str:
+        from rapidfuzz import fuzz, utils
+
         label = self.labels[slug]
         by_label = fuzz.ratio(query, utils.default_process(label))
         return label if by_label >= SUGGEST_CUTOFF and by_label >= fuzz.ratio(query, slug) else slug

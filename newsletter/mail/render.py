@@ -5,6 +5,7 @@ Output still holds the per-recipient markers in `PLACEHOLDERS`; `message.persona
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -13,6 +14,7 @@ import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -46,6 +48,29 @@ _MJML_ROOT = re.compile(r"<mjml(?=[\s>])([^>]*)>")
 WIDTH = markup.WIDTH
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """jinja2's compiled templates kept between runs (keyed by template name, checked against
+    the source's SHA-1, so an edited template is compiled afresh). Only saves time (~15 ms of a
+    command's start-up): a folder that cannot be written just means no cache."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def template_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    """The compiled-template cache in `folder` (made 0700, as jinja2 requires), or None if it
+    cannot be made. One folder per environment and jinja2 version: the cache key is only the
+    template's name, while the compiled code also depends on the environment's options."""
+    try:
+        for level in reversed([folder, *folder.parents]):
+            if not level.is_dir():
+                level.mkdir(mode=0o700)
+    except OSError:
+        return None
+    return _TemplateCache(str(folder))
+
+
 @dataclass(frozen=True)
 class Rendered:
     """One variant: the articles (indexes into the issue) and the finished parts."""
@@ -65,8 +90,10 @@ class Renderer:
         loader = jinja2.FileSystemLoader(str(self.dir))
         opts: dict[str, Any] = {"loader": loader, "undefined": jinja2.StrictUndefined,
                                 "keep_trailing_newline": True}
-        self._html_env = jinja2.Environment(autoescape=True, **opts)
-        self._text_env = jinja2.Environment(autoescape=False, trim_blocks=False, **opts)
+        cache = settings.state_db.parent / "cache" / f"jinja2-{jinja2.__version__}"
+        self._html_env = jinja2.Environment(autoescape=True, bytecode_cache=template_cache(cache / "html"), **opts)
+        self._text_env = jinja2.Environment(autoescape=False, trim_blocks=False,
+                                            bytecode_cache=template_cache(cache / "text"), **opts)
         self._html = self._compile(self._html_env, HTML_TEMPLATE)
         self._text = self._compile(self._text_env, TEXT_TEMPLATE)
         self._lint()

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NewsletterError
-from ..store import private_folder
 
 ENV = "NEWSLETTER_TOKEN_KEYS"
 _KID = re.compile(r"^[A-Za-z0-9]{1,8}$")
@@ -121,6 +120,8 @@ def _local_key(path: Path) -> str:
         if path.stat().st_mode & 0o077:
             raise KeyError_(f"{path}: token key file must not be readable by others (chmod 600)")
         return path.read_text().strip()
+    from ..store import private_folder  # the ledger's imports are not needed to render
+
     private_folder(path.parent)
     spec = f"k1:{secrets.token_urlsafe(32)}"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
-
 from .citation import ParsedCitation, parse
 from .keys import doi_key
 from .names import fold, surname, surnames_match
@@ -62,6 +60,8 @@ def check_record(item: CSL, doi: str) -> list[Finding]:
 def check_title(title: str, item: CSL) -> list[Finding]:
     """The article's `title` is usually a headline of our own; only a near-copy of the paper's
     title that still differs from it is reported (a typo in the paper's title)."""
+    from rapidfuzz import fuzz  # imported on first use: ~10 ms that `render` never needs
+
     theirs = str(item.get("title", ""))
     a, b = comparable(title), comparable(theirs)
     if not b or a == b or fuzz.ratio(a, b) < SIMILAR_TITLE:
@@ -71,6 +71,8 @@ def check_title(title: str, item: CSL) -> list[Finding]:
 
 def check_citation(citation: str, item: CSL, doi: str) -> list[Finding]:
     """Every difference between a written APA reference and the record (empty when they agree)."""
+    from rapidfuzz import fuzz
+
     journals = [str(item.get(k)) for k in ("container-title", "container-title-short") if item.get(k)]
     journals += item.get("custom", {}).get("journal-names", [])
     p = parse(citation, journals)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...content.config import Settings, find_root
 from ...content.issue import read_issue
-from ...content.references import check_issue
+from ...content.references.check import check_issue
 from ...delivery.transports import describe, transport_factory
 from ...errors import NewsletterError
 from ...mail.checks import check_message, failures
