@@ -30,7 +30,7 @@ class Scripted:
     """aiosmtpd handler. `rcpt` / `data` / `mail` map an address (or '*') to a list of replies
     used one per attempt ('250' = accept); `mail_nth` answers the Nth MAIL FROM with a reply.
     `reply_delay` seconds pass before each reply to MAIL and RCPT, `delay` before the reply to
-    the end of the message."""
+    the end of the message, `ehlo_delay` before the reply to EHLO."""
 
     rcpt: dict[str, list[str]] = field(default_factory=dict)
     data: dict[str, list[str]] = field(default_factory=dict)
@@ -38,6 +38,7 @@ class Scripted:
     pipelining: bool = False  # say PIPELINING in EHLO (aiosmtpd reads commands in order, so it can)
     delay: float = 0.0
     reply_delay: float = 0.0
+    ehlo_delay: float = 0.0
     received: list[tuple[str, bytes]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     mail_options: list[list[str]] = field(default_factory=list)  # the parameters of each MAIL FROM
@@ -54,6 +55,8 @@ class Scripted:
     async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
                           responses: list[str]) -> list[str]:
         session.host_name = hostname
+        if self.ehlo_delay:
+            await asyncio.sleep(self.ehlo_delay)
         if self.pipelining:
             return [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
