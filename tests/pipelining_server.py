@@ -20,7 +20,9 @@ class Script:
     one per attempt; `mail_nth` answers the Nth MAIL FROM. A reply of "close" drops the
     connection without answering; a 421 reply is written and then the connection is closed.
     `data_without_rcpt`: the reply to DATA when no recipient was accepted ("354" is what a
-    lenient server says; the client must then send a lone dot)."""
+    lenient server says; the client must then send a lone dot). A scripted reply is written as
+    it is, so "250 OK\r\n550 5.1.1 stray" adds a reply nobody asked for, and "junk\r\n250 OK"
+    a line that is no reply; a message counts as taken when any line of its reply is 2yz."""
 
     rcpt: dict[str, list[str]] = field(default_factory=dict)
     dot: dict[str, list[str]] = field(default_factory=dict)
@@ -196,7 +198,7 @@ class _Session(asyncio.Protocol):
                 self.s.lone_dots += 1
                 return "554 5.5.1 Error: no valid recipients"
             reply = self.s.next_reply(self.s.script.dot, rcpts[0], "250 2.0.0 Ok: queued")
-            if reply.startswith("250"):
+            if any(line.startswith("2") for line in reply.split("\r\n")):  # it took the message
                 self.s.messages.append((rcpts[0], b"".join(lines)))
             return reply
         self.size += len(line)

@@ -94,6 +94,52 @@ FAULTS = [
     (Script(mail_nth={4: "421 4.7.0 too many connections"}), ("sent", 250), False, 0),
 ]
 
+# Replies read by their first digit, and replies that cannot be trusted (RFC 5321 §4.2): a 2yz
+# other than 250 is delivered; after the final dot, a reply that cannot be read, or one whose
+# class the end of data cannot have, leaves the message `unknown` (never sent again by itself);
+# a reply nobody asked for, before the dot, costs the connection, not the reader (no refusal is
+# pinned on them, nobody suppressed). Replies arrive merged, so an extra one comes in the same
+# read as the reply before it (one command at a time, an extra reply that comes after the next
+# command was written cannot be told from that command's reply, by any client).
+DISTRUST = [
+    (Script(dot={R(3): ["299 2.0.0 odd but positive"]}), ("sent", 299)),
+    (Script(dot={R(3): ["252 2.0.0 accepted"]}), ("sent", 252)),
+    (Script(rcpt={R(3): ["251 2.1.5 will forward"]}), ("sent", 250)),
+    (Script(dot={R(3): ["garbage line\r\n250 2.0.0 queued"]}), ("unknown", None)),
+    (Script(dot={R(3): ["xyz garbage"]}), ("unknown", None)),
+    (Script(dot={R(3): ["250 2.0.0 " + "x" * 9000]}), ("unknown", None)),
+    (Script(dot={R(3): ["250-2.0.0 first line\r\n550 5.0.0 second line"]}), ("unknown", None)),
+    (Script(dot={R(3): ["354 go ahead again"]}), ("unknown", None)),
+    (Script(dot={R(3): ["199 what"]}), ("unknown", None)),
+    (Script(mail_nth={4: "250 2.1.0 OK\r\n550 5.1.1 unsolicited"}), ("sent", 250)),
+    (Script(mail_nth={4: "250 2.1.0 OK\r\n250 2.1.0 unsolicited"}), ("sent", 250)),
+    (Script(rcpt={R(3): ["250 2.1.5 OK\r\n550 5.1.1 unsolicited"]}), ("sent", 250)),
+    (Script(rcpt={R(3): ["354 not now"]}), ("sent", 250)),
+    (Script(mail_nth={4: "999 nonsense"}), ("sent", 250)),
+]
+
+
+@pytest.mark.parametrize(("script", "third"), DISTRUST)
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_replies_are_read_by_class_and_never_pinned_on_the_wrong_reader(
+        project: Path, script: Script, third: tuple[str, int | None], pipelining: bool) -> None:
+    server = PipeliningServer(copy.deepcopy(script), split="merge", pipelining=pipelining)
+    try:
+        _send_to(project, server, 8)
+    finally:
+        server.stop()
+    got = _rows(project)
+    assert got[R(3)] == third, got[R(3)]
+    ledger = Ledger(project / "state" / "newsletter.sqlite3")
+    assert not any(ledger.is_suppressed(R(i)) for i in range(8))
+    others = [R(i) for i in range(8) if i != 3]
+    assert all(got[r][0] == "sent" for r in others), {r: got[r] for r in others}
+    delivered = [r for r, _ in server.messages]
+    assert len(delivered) == len(set(delivered))  # nobody twice
+    assert set(delivered) - {R(3)} == set(others)
+    if third[0] == "sent":
+        assert R(3) in delivered
+
 
 @pytest.mark.parametrize(("script", "third", "suppressed", "lone_dots"), FAULTS)
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
@@ -113,3 +159,23 @@ def test_every_fault_lands_in_its_state(project: Path, script: Script, third: tu
     delivered = [r for r, _ in server.messages]
     assert sorted(set(delivered)) == sorted(others + ([R(3)] if third[0] == "sent" else []))
     assert len(delivered) == len(set(delivered))  # nobody twice
+
+
+@pytest.mark.parametrize("extra", ["354 unsolicited", "550 5.1.1 unsolicited", "250 2.0.0 unsolicited"])
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_a_reply_too_many_after_the_end_of_a_message(project: Path, extra: str, pipelining: bool) -> None:
+    """Reader 2's 250 comes with a reply nobody asked for. Pipelined, the next reader's group is
+    already in flight and its replies no longer fit their commands: that connection ends,
+    reader 3 goes out on another, reader 2 stays sent. One command at a time, the extra reply
+    comes when nothing is owed: reader 2's reply itself cannot be trusted (`unknown`)."""
+    server = PipeliningServer(Script(dot={R(2): [f"250 2.0.0 queued\r\n{extra}"]}), split="merge",
+                              pipelining=pipelining)
+    try:
+        _send_to(project, server, 6)
+    finally:
+        server.stop()
+    got = _rows(project)
+    assert got[R(2)][0] == ("sent" if pipelining else "unknown"), got[R(2)]
+    assert all(got[R(i)][0] == "sent" for i in range(6) if i != 2), got
+    delivered = [r for r, _ in server.messages]
+    assert sorted(delivered) == [R(i) for i in range(6)]  # each once; reader 2's was taken

@@ -9,7 +9,9 @@ and matched to its command in order, whatever the first one said (§3.1 (1)); wh
 accepted although the recipient was refused, a lone "." ends the empty transaction (§3.1);
 when it was refused, RSET does. Refusals are raised as the aiosmtplib exceptions its own
 one-command-at-a-time methods raise (SMTPSenderRefused, SMTPRecipientRefused, SMTPDataError),
-so a caller translates both paths alike.
+so a caller translates both paths alike. A reply is read by its first digit (RFC 5321 §4.2.1:
+2yz done, 3yz go on, 4yz/5yz refused); one of a class its command cannot have, a reply that
+cannot be parsed or one to no command raises `OutOfStep` (a lost connection) and closes it.
 
 The message must already be in its wire form (`wire_form`: CRLF line ends, leading dots
 doubled, CRLF at the end): no pass over it happens here.
@@ -24,12 +26,29 @@ from typing import cast
 
 import aiosmtplib
 
-from .pipelining import PipeliningSMTP
+from .pipelining import OutOfStep, PipeliningSMTP
 
 DRAIN_POLL = 0.002  # seconds between looks at the write buffer while a large message drains
 _BAD_ADDRESS = re.compile(r"[\x00-\x20<>\x7f]")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+_COMMANDS = ("MAIL FROM", "RCPT TO", "DATA")
+_POSITIVE = (2, 2, 3)  # the class of a positive reply to each (RFC 5321 §4.2.1, §4.3.2)
+
+
+def _in_step(reply: aiosmtplib.SMTPResponse, positive: int, command: str) -> bool:
+    """Whether `reply` is positive; a refusal (4yz, 5yz) is False. Raises OutOfStep for a class
+    the command cannot be answered with (354 to RCPT, 250 to DATA): the replies have slipped
+    against the commands, and trusting them would pin one reader's reply on another."""
+    kind = reply.code // 100
+    if kind == positive:
+        return True
+    if kind in (4, 5):
+        return False
+    raise OutOfStep(f"the reply '{reply.code} {reply.message[:80]}' cannot answer {command}: the relay's "
+                    "replies are out of step with the commands")
 
 
 def wire_form(message: bytes) -> bytes:
@@ -91,6 +110,7 @@ class Pipeline:
         if smtp.protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("Server not connected")
         self.smtp, self.proto = smtp, smtp.protocol  # the protocol keeps its replies after a close
+        self.proto.stray = False  # what came before (say, before STARTTLS) is not a transaction's
         self.pipelining, self.timeout, self.data_timeout = pipelining, timeout, data_timeout
         self.in_flight: Envelope | None = None  # begun, replies not read yet
         self.open = False  # DATA was accepted: the server is reading a message
@@ -108,6 +128,9 @@ class Pipeline:
         if not self.idle:
             raise RuntimeError("a transaction is still in flight")
         group = envelope.group()
+        if self.proto.stray:  # something came that no command asked for: no reply can be trusted
+            self.smtp.close()
+            raise OutOfStep("the relay sent a reply to no command")
         if self.pipelining:
             self.proto.pipeline(group, 3)
         self.in_flight = envelope
@@ -123,33 +146,40 @@ class Pipeline:
             raise RuntimeError("no transaction in flight")
         self.answered, self.dot_sent = 0, False
         replies: list[aiosmtplib.SMTPResponse] = []
+        positive: list[bool] = []
         try:
             for i, command in enumerate(env.commands()):
                 if not self.pipelining:
                     self.proto.pipeline(command, 1)
                 reply = await self._reply(self.timeout)
+                positive.append(_in_step(reply, _POSITIVE[i], _COMMANDS[i]))
                 replies.append(reply)
                 self.answered = i + 1
-                if reply.code == 421 or (not self.pipelining and reply.code != (354 if i == 2 else 250)
-                                         and not (i == 1 and reply.code == 251)):
+                if reply.code == 421 or (not self.pipelining and not positive[-1]):
                     break
+            if self.proto.stray:  # a reply more than the commands asked for came with them
+                raise OutOfStep("the relay sent more replies than commands")
         except BaseException:
             self.smtp.close()
             raise
         mail, rcpt, data = (replies + [replies[-1]] * 2)[:3]
-        ok_mail, ok_rcpt = mail.code == 250, rcpt.code in (250, 251)
-        if len(replies) == 3 and data.code == 354 and ok_mail and ok_rcpt:
+        ok_mail, ok_rcpt = positive[0], len(positive) > 1 and positive[1]
+        if len(replies) == 3 and all(positive):
             self.open = True
             return env
         try:
             if any(r.code == 421 for r in replies):
                 self.smtp.close()  # the server is closing the channel (RFC 5321 §4.2.2)
-            elif len(replies) == 3 and data.code == 354:  # RFC 2920 §3.1: no valid recipient: a lone "."
+            elif len(replies) == 3 and positive[2]:  # RFC 2920 §3.1: no valid recipient: a lone "."
                 self.proto.pipeline(b".\r\n", 1)
                 await self._reply(self.data_timeout)
             elif ok_mail:  # the server holds the reverse path until RSET
                 self.proto.pipeline(b"RSET\r\n", 1)
-                await self._reply(self.timeout)
+                if (await self._reply(self.timeout)).code // 100 != 2 or self.proto.stray:
+                    raise OutOfStep("RSET was not answered 2yz: the relay's replies are out of step")
+        except OutOfStep:
+            self.smtp.close()
+            raise  # then the refusal above may have been another command's reply: nobody's fault
         except (aiosmtplib.SMTPException, OSError):
             self.smtp.close()
         if not ok_mail:
@@ -160,7 +190,7 @@ class Pipeline:
 
     async def finish(self, message: bytes, following: Envelope | None = None) -> aiosmtplib.SMTPResponse:
         """Send the message accepted by `opened` (wire form), its final dot and, right behind
-        it, `following`'s group (pipelining; else `following` is only begun); return the 250
+        it, `following`'s group (pipelining; else `following` is only begun); return the 2yz
         reply to the dot. Raises SMTPDataError if the
         message is refused (`following`'s group then stays in flight: `opened` reads it), or
         SMTPServerDisconnected / SMTPTimeoutError (connection closed; see `dot_sent`)."""
@@ -186,7 +216,15 @@ class Pipeline:
         if reply.code == 421:
             self.in_flight = None
             self.smtp.close()
-        if reply.code != 250:
+        try:
+            delivered = _in_step(reply, 2, "the end of the message")  # any 2yz, as §4.2 reads codes
+            if self.proto.stray and self.in_flight is None:  # else the next group's replies tell
+                raise OutOfStep("the relay sent more replies than commands after the end of the message")
+        except OutOfStep:
+            self.in_flight = None
+            self.smtp.close()
+            raise
+        if not delivered:
             raise aiosmtplib.SMTPDataError(reply.code, reply.message)
         return reply
 

@@ -6,7 +6,9 @@ once all replies but the first are lost. `PipeliningProtocol` parses every compl
 arrives into a first-in, first-out queue, and `read_response` takes them in order, however the
 server's bytes were split or merged across TCP reads. Replies nobody asked for (no command
 outstanding) are still discarded, as upstream does, so an unsolicited line is never paired with
-a later command, and STARTTLS still drops anything sent before the handshake. Everything else is
+a later command, and STARTTLS still drops anything sent before the handshake; `stray` remembers
+them, so a caller can refuse to trust the connection (see `OutOfStep`). Replies are parsed by
+`parse_reply`, stricter than upstream's: a reply it cannot read raises `OutOfStep`. Everything else is
 the base class's, so aiosmtplib's own commands (EHLO, STARTTLS, AUTH, RSET, QUIT, DATA) work on
 it unchanged, one at a time.
 
@@ -22,9 +24,44 @@ from collections import deque
 from collections.abc import Callable
 
 import aiosmtplib
-from aiosmtplib.protocol import MAX_RESPONSE_LENGTH, SMTPProtocol
+from aiosmtplib.protocol import MAX_LINE_LENGTH, MAX_RESPONSE_LENGTH, SMTPProtocol
 
-__all__ = ["PipeliningProtocol", "PipeliningSMTP"]
+__all__ = ["OutOfStep", "PipeliningProtocol", "PipeliningSMTP", "parse_reply"]
+
+
+class OutOfStep(aiosmtplib.SMTPServerDisconnected):
+    """The server's replies no longer match the commands written: a reply that cannot be read
+    (malformed, overlong, a multi-line reply whose lines disagree on the code, RFC 5321 §4.2),
+    a reply no command can have (354 to RCPT, 250 to DATA), or one to no command at all. No
+    reply on this connection can then be trusted to be the one it seems, so it is treated as a
+    lost connection: before the final dot "not delivered", after it "may have been delivered"."""
+
+
+def parse_reply(buffer: bytes | bytearray) -> tuple[aiosmtplib.SMTPResponse, int] | None:
+    """The first complete reply in `buffer` and the bytes it takes, or None if it is not all
+    there yet. RFC 5321 §4.2: lines `NNN-text` then `NNN text` (or a bare `NNN`), the same
+    three-digit code 2yz-5yz on every line, CRLF (a bare LF is tolerated). Raises OutOfStep for
+    anything else, and for a line longer than aiosmtplib's limit."""
+    code, lines, offset = b"", [], 0
+    while True:
+        end = buffer.find(b"\n", offset)
+        if end == -1:
+            if len(buffer) - offset > MAX_LINE_LENGTH:
+                raise OutOfStep("a reply line longer than 8192 bytes")
+            return None
+        line = bytes(buffer[offset:end + 1]).rstrip(b"\r\n")
+        offset = end + 1
+        if len(line) > MAX_LINE_LENGTH:
+            raise OutOfStep("a reply line longer than 8192 bytes")
+        this, sep = line[:3], line[3:4]
+        if not (len(this) == 3 and this.isdigit() and this[:1] in b"2345" and sep in (b"", b" ", b"-")):
+            raise OutOfStep(f"unreadable reply line {line[:80].decode('utf-8', 'replace')!r}")
+        if code and this != code:
+            raise OutOfStep(f"a multi-line reply whose lines disagree: {code.decode()} then {this.decode()}")
+        code = this
+        lines.append(line[4:].strip(b" \t"))
+        if sep != b"-":
+            return aiosmtplib.SMTPResponse(int(code), b"\n".join(lines).decode("utf-8", "surrogateescape")), offset
 
 
 class PipeliningProtocol(SMTPProtocol):
@@ -40,6 +77,7 @@ class PipeliningProtocol(SMTPProtocol):
         self._owed = 0  # replies written for and not parsed yet
         self._failure: BaseException | None = None  # raised once the queue is empty
         self._reader: asyncio.Future[None] | None = None
+        self.stray = False  # bytes came that no command asked for (see OutOfStep)
 
     @property
     def outstanding(self) -> int:
@@ -65,23 +103,27 @@ class PipeliningProtocol(SMTPProtocol):
         self._owed += replies
 
     def data_received(self, data: bytes) -> None:
-        if self._owed <= 0:  # unsolicited: dropped, as the base class does
+        if self._owed <= 0:  # unsolicited: dropped, as the base class does, and remembered
+            self.stray = self.stray or bool(data.strip())
             return
         self._buffer.extend(data)
         while self._owed > 0:
             try:
-                reply = self._read_response_from_buffer()
-            except Exception as exc:  # noqa: BLE001 - a malformed reply desynchronises the stream
+                parsed = parse_reply(self._buffer)
+            except OutOfStep as exc:
                 self._fail(exc)
                 return
-            if reply is None:
+            if parsed is None:
                 break
+            reply, size = parsed
+            del self._buffer[:size]
             self._owed -= 1
             self._replies.append(reply)
         if self._owed <= 0:
-            del self._buffer[:]  # whatever follows the last reply owed is unsolicited
+            self.stray = self.stray or bool(bytes(self._buffer).strip())  # more than was asked for
+            del self._buffer[:]
         elif len(self._buffer) > MAX_RESPONSE_LENGTH:
-            self._fail(aiosmtplib.SMTPResponseException(-1, "Response too long"))
+            self._fail(OutOfStep("a reply longer than 32768 bytes"))
         if self._replies:
             self._wake()
 
@@ -114,7 +156,7 @@ class PipeliningProtocol(SMTPProtocol):
         """The oldest reply not read yet. Called right after a command written the base class's
         way (execute_command and friends), it counts that command's reply as owed. Raises
         SMTPReadTimeoutError after `timeout` seconds (the stream is then out of step: close
-        it), SMTPServerDisconnected or SMTPResponseException once the queue is empty."""
+        it), SMTPServerDisconnected (OutOfStep among them) once the queue is empty."""
         if not self._replies and self._failure is None and self._owed == 0:
             self._owed = 1
         self._response_pending = False  # the base class's flag; this class counts instead

@@ -25,7 +25,7 @@ from ...content.config import SMTPSettings
 from ...mail.message import WireMessage
 from .base import ErrorKind, Reply, SendError, Stage, Upcoming
 from .pipelined import Envelope, Pipeline, wire_form
-from .pipelining import PipeliningSMTP
+from .pipelining import OutOfStep, PipeliningSMTP
 
 QUIT_TIMEOUT = 5.0  # seconds for the reply to QUIT
 _REACHED = (Stage.MAIL, Stage.RCPT, Stage.DATA, Stage.DATA)  # by the replies of the group read
@@ -155,6 +155,11 @@ class SMTPTransport:
         except aiosmtplib.SMTPResponseException as exc:  # RCPT, DATA or the end of data refused
             kind = ErrorKind.CONNECTION if exc.code == 421 else ErrorKind.RECIPIENT
             raise SendError(kind, exc.code, exc.message, self.stage) from None
+        except OutOfStep as exc:
+            self._drop()
+            if self.stage != Stage.DOT:  # none of this group's replies can be trusted: not theirs
+                self.stage = Stage.MAIL
+            raise self._lost(str(exc), "the relay's replies could not be trusted") from None
         except (TimeoutError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             self._drop()
             raise self._lost(str(exc) or type(exc).__name__) from None
@@ -182,12 +187,13 @@ class SMTPTransport:
         except SendError:
             return None
 
-    def _lost(self, why: str) -> SendError:
+    def _lost(self, why: str, what: str = "connection lost") -> SendError:
         if self.stage == Stage.DOT:
-            return SendError(ErrorKind.AMBIGUOUS, None, f"connection lost after the end of the message was "
+            return SendError(ErrorKind.AMBIGUOUS, None, f"{what} after the end of the message was "
                              f"sent ({why}); it may have been delivered", self.stage)
         where = "before the end of the message" if self.stage == Stage.DATA else f"at {self.stage.name}"
-        return SendError(ErrorKind.CONNECTION, None, f"connection lost {where} ({why}); not delivered",
+        dropped = "; the connection was dropped" if what != "connection lost" else ""
+        return SendError(ErrorKind.CONNECTION, None, f"{what} {where} ({why}){dropped}; not delivered",
                          self.stage)
 
     def _drop(self) -> None:
