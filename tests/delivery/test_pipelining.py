@@ -354,3 +354,25 @@ def test_smtp_sink_closing_after_the_dot(sink, opt: str, error: type[Exception],
             assert e.value.code == 421 and re.match(r"4\.\d\.\d", e.value.message)
 
     asyncio.run(go())
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=300) | st.lists(st.sampled_from(
+    [b"250", b"-", b" ", b"ok", b"\r\n", b"\n", b"354", b"550", b"x", b"2", b"\xff", b"999"]), max_size=30).map(b"".join))
+def test_a_reply_is_read_or_refused_never_guessed(data: bytes) -> None:
+    """Whatever the bytes, `parse_reply` returns nothing yet, a reply of one code 200-599 whose
+    every line said that code, or raises OutOfStep (never another error)."""
+    from newsletter.delivery.transports.pipelining import OutOfStep, parse_reply
+
+    try:
+        got = parse_reply(data)
+    except OutOfStep:
+        return
+    if got is None:  # only continuation lines are complete so far
+        assert all(line[3:4] == b"-" for line in data.split(b"\n")[:-1])
+        return
+    reply, used = got
+    assert 200 <= reply.code <= 599 and 0 < used <= len(data)
+    lines = data[:used].split(b"\n")[:-1]
+    assert all(line[:3] == str(reply.code).encode() for line in lines)
+    assert all(line[3:4] == b"-" for line in lines[:-1]) and lines[-1][3:4] in (b"", b" ", b"\r")
