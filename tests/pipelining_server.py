@@ -29,6 +29,7 @@ class Script:
     mail_nth: dict[int, str] = field(default_factory=dict)
     data_without_rcpt: str = "554 5.5.1 Error: no valid recipients"
     early_reply_after: int = 0  # bytes of content after which "552 ..." is sent and the line closed
+    drop_early_input: bool = False  # says PIPELINING, yet throws away commands after the first of a read
 
 
 class PipeliningServer:
@@ -123,6 +124,8 @@ class _Session(asyncio.Protocol):
         if self.closing:
             return
         *lines, self.buf = (self.buf + data).split(b"\n")
+        if self.s.script.drop_early_input and self.data is None:
+            lines, self.buf = lines[:1], b""
         replies: list[bytes] = []
         for line in lines:
             if self.closing:

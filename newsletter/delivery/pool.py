@@ -25,7 +25,8 @@ class Pool:
         self.active = 0  # connections started and not yet left
         self.alive: set[int] = set()  # connections whose last attempt worked
         self.failures: dict[int, int] = {}
-        self.last: dict[int, SendError] = {}
+        self.last: dict[int, str] = {}  # why the connection's last attempt failed
+        self.in_transaction: dict[int, bool] = {}  # that failure came after the connection opened
         self.largest = 0  # most connections open at once
         self.refused: SendError | None = None  # the 421 that shrank the pool, if any
 
@@ -62,7 +63,7 @@ class Pool:
                     return False
                 self.alive.discard(wid)
                 self.failures[wid] += 1
-                self.last[wid] = exc
+                self.last[wid], self.in_transaction[wid] = str(exc), False
                 continue
             if not done:
                 return False
@@ -75,16 +76,23 @@ class Pool:
         if v.connection:
             self.alive.discard(wid)
             self.failures[wid] += 1
+            self.last[wid] = f"{v.code} {v.reply}" if v.code else v.reply
+            self.in_transaction[wid] = True
         elif not v.fatal:
             self.failures[wid] = 0
 
     def _give_up(self, wid: int) -> None:
         if self.active > 1:
             return  # the others carry on
-        last = self.last.get(wid)
+        last = self.last.get(wid) or "no reason given"
+        hint = ""
+        if self.in_transaction.get(wid):
+            hint = (" The connections opened but their transactions broke off; if the relay says "
+                    "PIPELINING but mishandles it, set `smtp: {pipelining: \"off\"}` in newsletter.yaml.")
         self.stopper.stop(StopReason.UNREACHABLE, (
-            f"stopped: no connection to the relay worked for {self.window:.3g} s "
-            f"({self.failures[wid]} attempts, the last: {last}); everyone not yet sent stays pending"))
+            f"stopped: no connection to the relay worked for a whole retry window ({self.failures[wid]} "
+            f"failures in a row, backing off {self.window:.3g} s in all; the last: {last}); everyone not yet "
+            f"sent stays pending.{hint}"))
 
     @property
     def note(self) -> str:

@@ -179,3 +179,27 @@ def test_a_reply_too_many_after_the_end_of_a_message(project: Path, extra: str, 
     assert all(got[R(i)][0] == "sent" for i in range(6) if i != 2), got
     delivered = [r for r, _ in server.messages]
     assert sorted(delivered) == [R(i) for i in range(6)]  # each once; reader 2's was taken
+
+
+def test_a_relay_that_says_pipelining_but_drops_it_stops_with_the_reason_and_the_way_out(project: Path) -> None:
+    """Every transaction times out waiting for RCPT's reply: nobody is marked (they stay
+    pending), and the stop says what went wrong last and how to turn pipelining off."""
+    from newsletter.errors import TransientError
+
+    server = PipeliningServer(Script(drop_early_input=True))
+    add_config(project, FAST_RETRY)
+
+    def factory() -> SMTPTransport:
+        t = _plain(server.port)
+        t.cfg = type(t.cfg)("127.0.0.1", server.port, "none", timeout=0.3, data_timeout=0.3)
+        return t
+
+    try:
+        with pytest.raises(TransientError) as e:
+            _send(project, 3, SendOptions(connections=1), factory)
+    finally:
+        server.stop()
+    msg = str(e.value)
+    assert "the last: " in msg and "None" not in msg and "not delivered" in msg, msg
+    assert 'pipelining: \\"off\\"' in msg or 'pipelining: "off"' in msg, msg
+    assert {state for state, _ in _rows(project).values()} == {"pending"}
