@@ -30,7 +30,8 @@ class Scripted:
     """aiosmtpd handler. `rcpt` / `data` / `mail` map an address (or '*') to a list of replies
     used one per attempt ('250' = accept); `mail_nth` answers the Nth MAIL FROM with a reply.
     `reply_delay` seconds pass before each reply to MAIL and RCPT, `delay` before the reply to
-    the end of the message, `ehlo_delay` before the reply to EHLO."""
+    the end of the message, `ehlo_delay` before the reply to EHLO, `hold` after the message
+    was recorded and before that reply."""
 
     rcpt: dict[str, list[str]] = field(default_factory=dict)
     data: dict[str, list[str]] = field(default_factory=dict)
@@ -39,6 +40,7 @@ class Scripted:
     delay: float = 0.0
     reply_delay: float = 0.0
     ehlo_delay: float = 0.0
+    hold: float = 0.0  # seconds the reply to the end of a message is held after it was recorded
     received: list[tuple[str, bytes]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     mail_options: list[list[str]] = field(default_factory=list)  # the parameters of each MAIL FROM
@@ -91,6 +93,8 @@ class Scripted:
         if reply.startswith("250"):
             with self.lock:
                 self.received.append((rcpt, envelope.original_content or envelope.content))
+            if self.hold:
+                await asyncio.sleep(self.hold)
         return reply
 
     def counts(self) -> Counter[str]:

@@ -1,12 +1,15 @@
 """Deliveries taken ahead, one per connection, so that pipelining (RFC 2920) can send the next
 envelope right behind the message in flight; and the ledger marks that then need no waiting.
 
-A delivery taken ahead is marked `sending` at once: the commit (an fsync with `durability:
-disk`) runs while the round trip does, so it is durable long before its own message goes out,
-as the send loop's invariant requires. The `sent` mark of the message before it is committed in
-the same group; nothing waits for it (a crash in between leaves the row `sending`, which the
-next run turns into `unknown`, never into a second copy). A connection that leaves puts its
-delivery taken ahead back, `pending` and first in line: at most its envelope was sent.
+A delivery taken ahead is marked `sending` at once, with the key of the message it `follows` on
+its connection: the commit (an fsync with `durability: disk`) runs while the round trip does,
+so it is durable long before its own message goes out, as the send loop's invariant requires.
+The `sent` mark of the message before it is committed in the same group; nothing waits for it
+until the delivery taken ahead is about to send its final dot (`durable`). So after a crash, a
+`sending` row behind a row still `sending` never had its dot sent (the next run makes it
+`pending`), and any other `sending` row may have (`unknown`, never a second copy). A connection
+that leaves puts its delivery taken ahead back, `pending` and first in line: at most its
+envelope was sent.
 """
 
 from __future__ import annotations
@@ -50,6 +53,13 @@ class Ahead:
             self.lagging[wid] = mark
         else:
             await mark
+
+    async def durable(self, wid: int) -> None:
+        """Wait until the last mark of connection `wid` not waited for is committed and on disk
+        (see `GroupCommit.durable`); raises LedgerError."""
+        lag = self.lagging.pop(wid, None)
+        if lag is not None:
+            await self.commit.durable(lag)
 
     async def _caught_up(self, wid: int) -> None:
         lag = self.lagging.pop(wid, None)

@@ -107,6 +107,7 @@ class Dispatcher:
         self.ledger_error: LedgerError | None = None
         self.ready = asyncio.Event()  # the first connection is open and the messages fit the relay
         self.ahead = Ahead(self.commit)  # per connection, the delivery whose envelope goes first
+        self.current: dict[int, str] = {}  # per connection, the key of the message it carries now
         # the envelope sender (MAIL FROM) by subscriber id: VERP with bounce_address, else fixed
         self.envelope = envelope or (lambda sid: settings.envelope_from)
 
@@ -224,7 +225,8 @@ class Dispatcher:
         limit = transport.max_size
         if (limit is not None and len(data) > limit) or self.ledger.is_suppressed(key):
             return None  # its own turn settles it
-        self.ahead.take(wid, self.queue.popleft(), data, self.commit.mark(key, "sending", date=date))
+        self.ahead.take(wid, self.queue.popleft(), data,
+                        self.commit.mark(key, "sending", date=date, follows=self.current.get(wid)))
         entry = self.entries[key]
         return Upcoming(self.envelope(entry.sid), entry.email, len(data), entry.smtputf8)
 
@@ -258,13 +260,29 @@ class Dispatcher:
                     await self.commit.mark(key, item.state)  # stopped before it began: as it was
                     self.queue.appendleft(item)
                     return
+                self.current[wid] = key
                 try:
                     result = await transport.send(self.envelope(entry.sid), entry.email, data,
                                                   smtputf8=entry.smtputf8,
-                                                  upcoming=lambda: self._upcoming(wid, transport))
+                                                  upcoming=lambda: self._upcoming(wid, transport),
+                                                  before_dot=None if sending is None else lambda: self._before_dot(wid))
                 except SendError as exc:
                     result = exc
         await self._settle(wid, item, result)
+
+    async def _before_dot(self, wid: int) -> bool:
+        """A delivery taken ahead may send its final dot only once the outcome of the message
+        before it on this connection is on disk: then a crash leaves it `sending` behind a row
+        that is still `sending` only if its dot never left, which the next run can tell
+        (`recover_interrupted`: pending, not unknown). False (dot withheld, run stopped) if the
+        state database cannot record it."""
+        try:
+            await self.ahead.durable(wid)
+        except LedgerError as exc:
+            self.ledger_error = self.ledger_error or exc
+            self.stopper.stop(StopReason.STATE, str(exc))
+            return False
+        return True
 
     async def _settle(self, wid: int, item: Delivery, result: Reply | SendError) -> None:
         key, stopper = item.email_key, self.stopper

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from ..store.ledger import Ledger, LedgerError
+from ..store.ledger import Ledger, LedgerError, Mark
 
 COMMIT_WAIT_MIN = 0.0005  # seconds a mark may wait for others before its transaction is written
 COMMIT_WAIT_MAX = 0.002
@@ -30,7 +30,7 @@ class GroupCommit:
 
     def __init__(self, ledger: Ledger, issue: str) -> None:
         self.ledger, self.issue = ledger, issue
-        self.pending: list[tuple[str, str, int | None, str | None, float, int, str | None]] = []
+        self.pending: list[Mark] = []
         self.waiters: list[asyncio.Future[None]] = []
         self.scheduled = False
         self.timer: asyncio.TimerHandle | None = None
@@ -41,13 +41,14 @@ class GroupCommit:
 
     def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
              next_attempt: float = 0.0, attempts: int = 0, date: str | None = None, *,
-             urgent: bool = True) -> asyncio.Future[None]:
+             follows: str | None = None, urgent: bool = True) -> asyncio.Future[None]:
         """Record `state` for `key` (with the reply, when a retry is due, `attempts` to add to
-        its count, and the Date header of a message being handed over); the future resolves
-        once the row is committed (LedgerError if not)."""
+        its count, the Date header of a message being handed over, and for a delivery taken
+        ahead the key it `follows`); the future resolves once the row is committed (LedgerError
+        if not)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self.pending.append((key, state, code, reply, next_attempt, attempts, date))
+        self.pending.append((key, state, code, reply, next_attempt, attempts, date, follows))
         self.waiters.append(fut)
         if not urgent:  # nobody waits for it: it goes with the next commit, or at `close`
             return fut
@@ -92,10 +93,11 @@ class GroupCommit:
                     self.ledger.mark_many(self.issue, batch)
             else:
                 self.ledger.mark_many(self.issue, batch)
-        except LedgerError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever it is, nobody may wait for it forever
+            err = exc if isinstance(exc, LedgerError) else LedgerError(f"cannot record state: {exc!r}")
             for w in waiters:
                 if not w.done():
-                    w.set_exception(exc)
+                    w.set_exception(err)
             return
         if light:
             self.unsynced = True
@@ -105,6 +107,17 @@ class GroupCommit:
         for w in waiters:
             if not w.done():
                 w.set_result(None)
+
+    async def durable(self, fut: asyncio.Future[None]) -> None:
+        """Wait until the mark `fut` is committed and on disk (a commit of `sent` marks alone
+        skips its fsync; see above): commits what waits now, then syncs if needed. Raises
+        LedgerError."""
+        if not fut.done():
+            self.kick()
+        await fut
+        if self.unsynced and self.ledger.fsyncs:
+            self.ledger.sync()
+            self.unsynced = False
 
     def close(self) -> None:
         """Write whatever is still waiting (marks made while the run was being interrupted) and

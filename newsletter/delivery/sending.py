@@ -130,7 +130,7 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
                 date = ledger.start_campaign(issue.month, plan.content_hash, now_header(), force=opts.force,
                                              subject=issue.subject, list_file=display_path(subscribers),
                                              paths=(_recorded(settings, issue_path), _recorded(settings, subscribers)))
-                recovered = ledger.recover_interrupted(issue.month)
+                recovered, not_sent = ledger.recover_interrupted(issue.month)
                 ledger.add_deliveries(issue.month, (
                     (e.key, e.sid, e.email, e.variant,
                      "skipped" if e.skip_reason else "pending", e.skip_reason) for e in plan.entries))
@@ -158,6 +158,9 @@ def send(composer: Composer, issue_path: Path, subscribers: Path, opts: SendOpti
                 if recovered:
                     summary.replies.append(f"{recovered} message(s) interrupted by an earlier crash are "
                                            "now 'unknown' (not re-sent; see `newsletter status`)")
+                if not_sent:
+                    summary.replies.append(f"{not_sent} message(s) an earlier crash interrupted before their end "
+                                           "were not delivered: sent now")
                 counts = ledger.counts(issue.month)
                 if summary.stop is None and counts["pending"] == counts["deferred"] == counts["sending"] == 0:
                     ledger.finish(issue.month)

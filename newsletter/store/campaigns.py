@@ -46,6 +46,9 @@ class Delivery:
 
 
 _COLUMNS = "email_key, sid, email, variant, state, attempts, code, reply, next_attempt, date_header"
+# (email_key, state, code, reply, next_attempt, attempts added, date_header, follows): see mark_many
+Mark = tuple[str, str, int | None, str | None, float, int, str | None, str | None]
+NOT_SENT = "interrupted before its message was sent (at most its envelope went out); not delivered"
 
 
 class Campaigns(Database):
@@ -116,14 +119,26 @@ class Campaigns(Database):
                 "(deliveries.state='deferred' AND excluded.state='skipped')",
                 ((issue, k, s, e, v, st, why, now) for k, s, e, v, st, why in rows))
 
-    def recover_interrupted(self, issue: str) -> int:
-        """Rows left in `sending` by a crash: the server may have the message → unknown (an
-        attempt: attempts are counted when a transaction is settled, which this one never was)."""
+    def recover_interrupted(self, issue: str) -> tuple[int, int]:
+        """Rows left in `sending` by a crash. A row taken ahead behind another (`follows`) whose
+        row is itself still `sending` never had its final dot sent: the dispatcher sends a
+        message's dot only once the outcome of the message before it on that connection is on
+        disk. So at most its envelope went out (RFC 5321 §4.1.1.4: nothing is delivered before
+        the dot) → pending, not an attempt. Every other `sending` row may be at the server →
+        unknown (an attempt: attempts are counted when a transaction is settled, which this one
+        never was). Returns (unknown, pending again)."""
         with self.tx() as db:
+            sending = dict(db.execute("SELECT email_key, follows FROM deliveries WHERE issue=? AND "
+                                      "state='sending'", (issue,)).fetchall())
+            now = time.time()
+            behind = [(NOT_SENT, now, issue, key) for key, before in sending.items()
+                      if before is not None and before in sending]
+            db.executemany("UPDATE deliveries SET state='pending', follows=NULL, reply=?, updated=? "
+                           "WHERE issue=? AND email_key=? AND state='sending'", behind)
             cur = db.execute("UPDATE deliveries SET state='unknown', attempts=attempts+1, code=NULL, reply="
-                             "'interrupted while sending; may have been delivered', updated=? "
-                             "WHERE issue=? AND state='sending'", (time.time(), issue))
-            return cur.rowcount
+                             "'interrupted while sending; may have been delivered', follows=NULL, updated=? "
+                             "WHERE issue=? AND state='sending'", (now, issue))
+            return cur.rowcount, len(behind)
 
     def due(self, issue: str, *, resend_unknown: bool, now: float | None = None) -> list[Delivery]:
         return list(self.iter_due(issue, resend_unknown=resend_unknown, now=now))
@@ -143,21 +158,22 @@ class Campaigns(Database):
                               "state='deferred'", (issue,)).fetchone()
         return row[0] if row and row[0] is not None else None
 
-    def mark_many(self, issue: str,
-                  updates: list[tuple[str, str, int | None, str | None, float, int, str | None]]) -> None:
-        """(email_key, state, code, reply, next_attempt, attempts added, date_header) in one
-        transaction; a date_header (of the message being handed over) replaces the stored one."""
+    def mark_many(self, issue: str, updates: list[Mark]) -> None:
+        """(email_key, state, code, reply, next_attempt, attempts added, date_header, follows) in
+        one transaction; a date_header (of the message being handed over) replaces the stored
+        one; `follows` (a `sending` row taken ahead: the email_key of the row whose message goes
+        before it on the same connection, see `recover_interrupted`) is stored as given."""
         now = time.time()
         with self.tx() as db:
             db.executemany(
                 "UPDATE deliveries SET state=?, code=COALESCE(?, code), reply=COALESCE(?, reply), "
-                "next_attempt=?, attempts=attempts+?, updated=?, date_header=COALESCE(?, date_header) "
-                "WHERE issue=? AND email_key=?",
-                [(st, code, reply, nxt, int(count), now, date, issue, key)
-                 for key, st, code, reply, nxt, count, date in updates])
+                "next_attempt=?, attempts=attempts+?, updated=?, date_header=COALESCE(?, date_header), "
+                "follows=? WHERE issue=? AND email_key=?",
+                [(st, code, reply, nxt, int(count), now, date, follows, issue, key)
+                 for key, st, code, reply, nxt, count, date, follows in updates])
 
     def mark_skipped(self, issue: str, keys: list[str], reason: str) -> None:
-        self.mark_many(issue, [(k, "skipped", None, reason, 0, 0, None) for k in keys])
+        self.mark_many(issue, [(k, "skipped", None, reason, 0, 0, None, None) for k in keys])
 
     def skip_removed(self, issue: str, present: set[str], reason: str) -> int:
         """Settle as `skipped` (with `reason`) everyone still pending or deferred in this

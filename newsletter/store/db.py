@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     next_attempt REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
     date_header TEXT,
+    follows TEXT,
     PRIMARY KEY (issue, email_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (issue, state);
@@ -151,6 +152,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
     if "date_header" not in columns:  # the Date of each message, stamped when handed over
         db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
+    if "follows" not in columns:  # a `sending` row taken ahead: the row whose message went before it
+        db.execute("ALTER TABLE deliveries ADD COLUMN follows TEXT")
     columns = {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
     if "detail" not in columns:
         # suppressions.reason became a kind (audience.Reason); the text moved to `detail`
@@ -217,7 +220,7 @@ class Database:
         """Commits made inside do not wait for the disk (WAL, synchronous=NORMAL): they survive
         a crash of this process at once, and a crash of the machine after the next ordinary
         commit or `sync()`, which write the same log to disk."""
-        if self.synchronous.upper() not in ("FULL", "EXTRA", "2", "3"):
+        if not self.fsyncs:
             yield
             return
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -225,6 +228,11 @@ class Database:
             yield
         finally:
             self.db.execute(f"PRAGMA synchronous={self.synchronous}")
+
+    @property
+    def fsyncs(self) -> bool:
+        """Whether an ordinary commit waits for the disk (`durability: disk`)."""
+        return self.synchronous.upper() in ("FULL", "EXTRA", "2", "3")
 
     def sync(self) -> None:
         """Put everything committed so far on disk (an fsync of the write-ahead log)."""

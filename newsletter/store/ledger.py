@@ -6,7 +6,7 @@ of the public form (`signups.py`), and what `status` reports of it all (`reports
 from __future__ import annotations
 
 from .audience import Audience, Lift, Preference, Reason, SuppressionRow
-from .campaigns import STATES, Delivery, State
+from .campaigns import STATES, Delivery, Mark, State
 from .db import Busy, LedgerError, new_sid
 from .feedback import FeedbackEvent, Recorded
 from .reports import CampaignReport, Reports, Row
@@ -18,5 +18,5 @@ class Ledger(Audience, Reports, Signups):
 
 
 __all__ = ["STATES", "Busy", "CampaignReport", "Confirmation", "ConsentRecord", "Delivery", "FeedbackEvent", "Ledger",
-           "LedgerError", "Lift", "Preference", "Reason", "Recorded", "Row", "SignupClaim", "SignupForm", "State",
+           "LedgerError", "Lift", "Mark", "Preference", "Reason", "Recorded", "Row", "SignupClaim", "SignupForm", "State",
            "SuppressionRow", "WebSubscriber", "new_sid"]

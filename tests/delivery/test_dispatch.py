@@ -168,7 +168,7 @@ def test_ledger_disk_full_stops_sending(project, smtp, monkeypatch) -> None:  # 
             # what sqlite3 raises when the disk (or PRAGMA max_page_count) is full
             self.db.execute("PRAGMA max_page_count = 1")
             try:
-                return real(self, issue, [(k, s, c, "x" * 4000, n, a, d) for k, s, c, r, n, a, d in updates])
+                return real(self, issue, [(k, s, c, "x" * 4000, n, a, d, f) for k, s, c, r, n, a, d, f in updates])
             finally:
                 self.db.execute("PRAGMA max_page_count = 1073741823")
         return real(self, issue, updates)
@@ -338,6 +338,29 @@ def test_sigkill_at_random_moments_then_resume(project, smtp) -> None:  # type: 
     assert sum(smtp.counts().values()) >= n - 4 * 4  # at most the in-flight ones per kill are unknown
 
 
+def test_a_crash_with_the_next_envelope_in_flight_leaves_that_reader_pending(project, smtp) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL while each connection's message waits for its reply and (pipelining) the next
+    reader's envelope is already behind its final dot: only the messages whose dot left are
+    `unknown`; the readers taken ahead were never delivered and go out on the resume."""
+    n = 10
+    write_subscribers(project, n)
+    smtp.hold = 120.0
+    p = _cli(project, "--connections", "2")
+    ahead = 2 if smtp.pipelining else 0
+    wait_for(lambda: len(smtp.received) == 2 and list(_states(project).values()).count("sending") == 2 + ahead, 30)
+    p.kill()
+    p.wait(10)
+    held = {r for r, _ in smtp.received}
+    smtp.hold = 0
+    p = _cli(project)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    states = _states(project)
+    assert {e for e, s in states.items() if s == "unknown"} == held
+    assert all(s == "sent" for e, s in states.items() if e not in held)
+    assert sorted(smtp.counts().values()) == [1] * n  # the held ones were not sent again
+
+
 def test_non_ascii_local_part_without_smtputf8_fails_only_that_recipient(project, tls_ca, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from aiosmtpd.controller import Controller
 
@@ -430,7 +453,7 @@ def test_date_is_stamped_at_handover_and_kept_only_for_a_resend_of_unknown(proje
         async def close(self) -> None: ...
 
         async def send(self, sender: str, rcpt: str, data: bytes, *, smtputf8: bool = False,
-                       upcoming: object = None) -> Reply:
+                       upcoming: object = None, before_dot: object = None) -> Reply:
             attempts.append((rcpt, data))
             if script.get(rcpt):
                 raise script[rcpt].pop(0)

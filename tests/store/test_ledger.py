@@ -63,9 +63,9 @@ def test_files_of_an_older_run_are_made_private(tmp_path: Path) -> None:
 
 def test_people_no_longer_on_the_list_are_skipped_and_come_back_when_readded(ledger: Ledger) -> None:
     _add(ledger, "a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "sent", 250, "ok", 0, 1, None),
-                                 ("b@x.org", "deferred", 451, "later", 0, 1, None),
-                                 ("c@x.org", "failed", 550, "no", 0, 1, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "sent", 250, "ok", 0, 1, None, None),
+                                 ("b@x.org", "deferred", 451, "later", 0, 1, None, None),
+                                 ("c@x.org", "failed", 550, "no", 0, 1, None, None)])
     # b (deferred) and d (pending) left the list; a (sent) and c (failed) keep their outcome
     assert ledger.skip_removed("2020-10", {"e@x.org"}, "removed from the list") == 2
     rows = {d.email_key: (d.state, d.reply) for d in ledger.rows("2020-10", STATES)}
@@ -107,9 +107,9 @@ def test_sids_are_stable_random_and_unique(ledger: Ledger) -> None:
 
 def test_interrupted_sending_becomes_unknown_and_is_not_due(ledger: Ledger) -> None:
     _add(ledger, "a@x.org", "b@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "4.7.1 greylisted", 0, 1, None)])
-    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, "Thu, 01 Oct 2020 08:00:00 +0000")])
-    assert ledger.recover_interrupted("2020-10") == 1
+    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "4.7.1 greylisted", 0, 1, None, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, "Thu, 01 Oct 2020 08:00:00 +0000", None)])
+    assert ledger.recover_interrupted("2020-10") == (1, 0)
     (a,) = ledger.rows("2020-10", ["unknown"])  # an attempt, and not the earlier reply
     assert (a.attempts, a.code, a.reply) == (2, None, "interrupted while sending; may have been delivered")
     assert [d.email_key for d in ledger.due("2020-10", resend_unknown=False)] == ["b@x.org"]
@@ -118,7 +118,7 @@ def test_interrupted_sending_becomes_unknown_and_is_not_due(ledger: Ledger) -> N
 
 def test_deferred_is_due_only_after_its_time(ledger: Ledger) -> None:
     _add(ledger, "a@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "greylisted", 2_000_000_000.0, True, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "greylisted", 2_000_000_000.0, True, None, None)])
     assert ledger.due("2020-10", resend_unknown=False, now=1_999_999_999.0) == []
     (d,) = ledger.due("2020-10", resend_unknown=False, now=2_000_000_001.0)
     assert d.attempts == 1 and d.code == 451
@@ -126,9 +126,9 @@ def test_deferred_is_due_only_after_its_time(ledger: Ledger) -> None:
 
 def test_re_adding_never_resets_sent_failed_or_unknown(ledger: Ledger) -> None:
     _add(ledger, "s@x.org", "f@x.org", "u@x.org", "p@x.org")
-    ledger.mark_many("2020-10", [("s@x.org", "sent", 250, "ok", 0, True, None),
-                                 ("f@x.org", "failed", 550, "no", 0, True, None),
-                                 ("u@x.org", "unknown", None, "lost", 0, True, None)])
+    ledger.mark_many("2020-10", [("s@x.org", "sent", 250, "ok", 0, True, None, None),
+                                 ("f@x.org", "failed", 550, "no", 0, True, None, None),
+                                 ("u@x.org", "unknown", None, "lost", 0, True, None, None)])
     _add(ledger, "s@x.org", "f@x.org", "u@x.org", "p@x.org")
     _add(ledger, "p@x.org", state="skipped")
     assert ledger.counts("2020-10") | {} == {"pending": 0, "sending": 0, "sent": 1, "deferred": 0,
@@ -183,3 +183,56 @@ def test_read_only_open_writes_nothing(tmp_path: Path) -> None:
     ro = Ledger.read_only(path)
     with pytest.raises(sqlite3.OperationalError):
         ro.db.execute("INSERT INTO suppressions (email_key, reason, source, created) VALUES ('a','b','c',0)")
+
+
+# Rows as a crash left them: key → (state, follows). A row taken ahead sends its final dot only
+# once the row it follows has its outcome on disk, so one still `sending` behind a row still
+# `sending` never sent its dot (→ pending); every other `sending` row may have (→ unknown).
+CRASHES = [
+    ({"a": ("sending", None)}, {"a": "unknown"}),
+    ({"a": ("sent", None), "b": ("sending", "a")}, {"a": "sent", "b": "unknown"}),
+    ({"a": ("sending", None), "b": ("sending", "a")}, {"a": "unknown", "b": "pending"}),
+    ({"a": ("sent", None), "b": ("sending", "a"), "c": ("sending", "b")}, {"b": "unknown", "c": "pending"}),
+    ({"a": ("sending", None), "b": ("sending", "a"), "c": ("sending", "b")},
+     {"a": "unknown", "b": "pending", "c": "pending"}),
+    ({"a": ("failed", None), "b": ("sending", "a")}, {"a": "failed", "b": "unknown"}),
+    ({"a": ("pending", None), "b": ("sending", "a")}, {"a": "pending", "b": "unknown"}),
+    ({"a": ("sending", None), "b": ("sending", "a"), "x": ("sending", None), "y": ("sending", "x"),
+      "z": ("sending", "gone")}, {"a": "unknown", "b": "pending", "x": "unknown", "y": "pending", "z": "unknown"}),
+]
+
+
+@pytest.mark.parametrize(("rows", "after"), CRASHES)
+def test_recovery_tells_a_message_that_may_be_delivered_from_one_that_was_not(
+        ledger: Ledger, rows: dict[str, tuple[str, str | None]], after: dict[str, str]) -> None:
+    keys = [f"{k}@x.org" for k in rows]
+    _add(ledger, *keys)
+    ledger.mark_many("2020-10", [(f"{k}@x.org", st, None, None, 0, 0, None, f"{f}@x.org" if f else None)
+                                 for k, (st, f) in rows.items()])
+    unknown = sum(1 for k, (st, _) in rows.items() if st == "sending" and after[k] == "unknown")
+    pending = sum(1 for k, (st, _) in rows.items() if st == "sending" and after[k] == "pending")
+    assert ledger.recover_interrupted("2020-10") == (unknown, pending)
+    got = {r.email_key.split("@")[0]: r for r in ledger.iter_due("2020-10", resend_unknown=True)}
+    for k, want in after.items():
+        state = ledger.db.execute("SELECT state, attempts FROM deliveries WHERE email_key=?", (f"{k}@x.org",)).fetchone()
+        assert state[0] == want, (k, state)
+        if rows[k][0] == "sending":
+            assert state[1] == (1 if want == "unknown" else 0)  # only a maybe-delivered one was an attempt
+            assert k in got
+    assert ledger.recover_interrupted("2020-10") == (0, 0)
+
+
+def test_a_state_database_from_before_follows_is_brought_up_to_date(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "state" / "n.sqlite3"
+    Ledger(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE deliveries DROP COLUMN follows")
+    db.commit()
+    db.close()
+    again = Ledger(path)
+    _add(again, "a@x.org", "b@x.org")
+    again.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, None, None),
+                                ("b@x.org", "sending", None, None, 0, 0, None, "a@x.org")])
+    assert again.recover_interrupted("2020-10") == (1, 1)

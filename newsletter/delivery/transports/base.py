@@ -9,7 +9,7 @@ transaction got. What that means for the recipient is decided in one place,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Protocol
@@ -67,13 +67,19 @@ class Upcoming:
     smtputf8: bool = False
 
 
+BeforeDot = Callable[[], Awaitable[bool]]  # see Transport.send
+
+
 class Transport(Protocol):
     """One connection to wherever messages go. `open` is idempotent and raises SendError
     (stage CONNECT); `send` opens if needed; `abort` drops the connection at once, so an
     in-flight `send` raises SendError (graceful stop: nothing is cancelled); `max_size` is the
     relay's SIZE limit in bytes (RFC 1870) once open, None if it sets none. `send` may call
     `upcoming` once the message is accepted, to learn the next message this connection will
-    carry (pipelining): the next `send` must then be that message."""
+    carry (pipelining): the next `send` must then be that message. `before_dot`, if given, is
+    awaited after the message's content and before its final dot (the moment a server takes
+    responsibility, RFC 5321 §4.1.1.4); if it returns False the dot is not sent, the connection
+    is dropped and `send` raises SendError (not delivered)."""
 
     description: str
     max_size: int | None
@@ -84,11 +90,12 @@ class Transport(Protocol):
     async def open(self) -> None: ...
 
     async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False,
-                   upcoming: Callable[[], Upcoming | None] | None = None) -> Reply: ...
+                   upcoming: Callable[[], Upcoming | None] | None = None,
+                   before_dot: BeforeDot | None = None) -> Reply: ...
 
     def abort(self) -> None: ...
 
     async def close(self) -> None: ...
 
 
-__all__ = ["ErrorKind", "Reply", "SendError", "Stage", "Transport", "Upcoming"]
+__all__ = ["BeforeDot", "ErrorKind", "Reply", "SendError", "Stage", "Transport", "Upcoming"]

@@ -6,7 +6,7 @@ import mailbox
 from collections.abc import Callable
 from pathlib import Path
 
-from .base import ErrorKind, Reply, SendError, Upcoming
+from .base import BeforeDot, ErrorKind, Reply, SendError, Stage, Upcoming
 
 
 class MaildirTransport:
@@ -31,11 +31,14 @@ class MaildirTransport:
             raise SendError(ErrorKind.FATAL, None, f"cannot open the outbox {self.path}: {exc.strerror}") from None
 
     async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False,
-                   upcoming: Callable[[], Upcoming | None] | None = None) -> Reply:
+                   upcoming: Callable[[], Upcoming | None] | None = None,
+                   before_dot: BeforeDot | None = None) -> Reply:
         if self._box is None:
             await self.open()
         assert self._box is not None
         msg = mailbox.MaildirMessage(b"Return-Path: <" + sender.encode() + b">\r\n" + data)
+        if before_dot is not None and not await before_dot():
+            raise SendError(ErrorKind.CONNECTION, None, "withheld before it was stored; not delivered", Stage.DATA)
         try:
             key = self._box.add(msg)
         except OSError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .base import Reply, SendError, Upcoming
+from .base import BeforeDot, ErrorKind, Reply, SendError, Stage, Upcoming
 
 
 @dataclass
@@ -25,9 +25,12 @@ class MemoryTransport:
         return None
 
     async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False,
-                   upcoming: Callable[[], Upcoming | None] | None = None) -> Reply:
+                   upcoming: Callable[[], Upcoming | None] | None = None,
+                   before_dot: BeforeDot | None = None) -> Reply:
         if recipient in self.fail:
             raise self.fail[recipient]
+        if before_dot is not None and not await before_dot():
+            raise SendError(ErrorKind.CONNECTION, None, "withheld before it was handed over; not delivered", Stage.DATA)
         self.sent.append((sender, recipient, data))
         return Reply(250, "ok")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -188,12 +189,16 @@ class Pipeline:
             raise aiosmtplib.SMTPRecipientRefused(rcpt.code, rcpt.message, env.recipient)
         raise aiosmtplib.SMTPDataError(data.code, data.message)
 
-    async def finish(self, message: bytes, following: Envelope | None = None) -> aiosmtplib.SMTPResponse:
+    async def finish(self, message: bytes, following: Envelope | None = None,
+                     before_dot: Callable[[], Awaitable[bool]] | None = None) -> aiosmtplib.SMTPResponse:
         """Send the message accepted by `opened` (wire form), its final dot and, right behind
         it, `following`'s group (pipelining; else `following` is only begun); return the 2yz
         reply to the dot. Raises SMTPDataError if the
         message is refused (`following`'s group then stays in flight: `opened` reads it), or
-        SMTPServerDisconnected / SMTPTimeoutError (connection closed; see `dot_sent`)."""
+        SMTPServerDisconnected / SMTPTimeoutError (connection closed; see `dot_sent`).
+        `before_dot` is awaited once the message has left this process and before its dot; if
+        it returns False the dot is withheld: the connection is closed (the server then drops
+        the message) and SMTPServerDisconnected raised."""
         if not self.open:
             raise RuntimeError("no message is being accepted")
         self.dot_sent = False
@@ -206,6 +211,9 @@ class Pipeline:
         try:
             self.proto.pipeline(message, 1)  # the reply to the end of data is owed from here on
             await self._drained()
+            if before_dot is not None and not await before_dot():
+                raise aiosmtplib.SMTPServerDisconnected("the final dot was withheld: what came before it could "
+                                                        "not be recorded")
             self.proto.pipeline(b".\r\n" + group, 3 if group else 0)
             self.dot_sent, self.open, self.in_flight = True, False, following
             reply = await self._reply(self.data_timeout)

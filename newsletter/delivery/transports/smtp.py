@@ -23,7 +23,7 @@ import aiosmtplib
 
 from ...content.config import SMTPSettings
 from ...mail.message import WireMessage
-from .base import ErrorKind, Reply, SendError, Stage, Upcoming
+from .base import BeforeDot, ErrorKind, Reply, SendError, Stage, Upcoming
 from .pipelined import Envelope, Pipeline, wire_form
 from .pipelining import OutOfStep, PipeliningSMTP
 
@@ -104,11 +104,13 @@ class SMTPTransport:
         self.max_size = _size_limit(smtp)
 
     async def send(self, sender: str, recipient: str, data: bytes, *, smtputf8: bool = False,
-                   upcoming: Callable[[], Upcoming | None] | None = None) -> Reply:
+                   upcoming: Callable[[], Upcoming | None] | None = None,
+                   before_dot: BeforeDot | None = None) -> Reply:
         """Deliver `data` (CRLF lines; a `WireMessage` is sent as built) to `recipient`.
         `upcoming` names the next message this connection will carry; it is asked once this one
         is accepted (354), and with pipelining its envelope goes out right behind this
-        message's final dot: the next `send` must then be that message. Raises SendError."""
+        message's final dot: the next `send` must then be that message. `before_dot`: see
+        `Transport.send`. Raises SendError."""
         await self.open()
         if self._pipe is not None and self._pipe.in_flight is not None and \
                 self._pipe.in_flight.recipient != recipient:
@@ -137,7 +139,8 @@ class SMTPTransport:
             following = self._following(smtp, pipe, upcoming)
             self.stage = Stage.DATA
             try:
-                resp = await pipe.finish(data if isinstance(data, WireMessage) else wire_form(data), following)
+                resp = await pipe.finish(data if isinstance(data, WireMessage) else wire_form(data), following,
+                                         before_dot)
             finally:
                 if pipe.dot_sent:
                     self.stage = Stage.DOT
