@@ -80,6 +80,22 @@ def test_pipelining_off_in_the_configuration(project: Path) -> None:
     assert counts["sent"] == 4 and server.batched == 0
 
 
+def _eight_readers(project: Path, script: Script, split: str, pipelining: bool, third: tuple[str, int | None],
+                   server: PipeliningServer | None = None) -> tuple[list[str], list[str]]:
+    """Send to eight readers through `script`'s server; reader 3 ends as `third`, every other
+    one sent. Returns (the readers the server took, in order; the seven others)."""
+    server = server or PipeliningServer(copy.deepcopy(script), split=split, pipelining=pipelining)
+    try:
+        _send_to(project, server, 8)
+    finally:
+        server.stop()
+    got = _rows(project)
+    assert got[R(3)] == third, got[R(3)]
+    others = [R(i) for i in range(8) if i != 3]
+    assert all(got[r][0] == "sent" for r in others), {r: got[r] for r in others}
+    return [r for r, _ in server.messages], others
+
+
 # (script, recipient 3's state and code, suppressed, lone dots); while recipient 3's message is
 # sent, recipient 4's envelope is already in flight behind it
 FAULTS = [
@@ -123,18 +139,9 @@ DISTRUST = [
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
 def test_replies_are_read_by_class_and_never_pinned_on_the_wrong_reader(
         project: Path, script: Script, third: tuple[str, int | None], pipelining: bool) -> None:
-    server = PipeliningServer(copy.deepcopy(script), split="merge", pipelining=pipelining)
-    try:
-        _send_to(project, server, 8)
-    finally:
-        server.stop()
-    got = _rows(project)
-    assert got[R(3)] == third, got[R(3)]
+    delivered, others = _eight_readers(project, script, "merge", pipelining, third)
     ledger = Ledger(project / "state" / "newsletter.sqlite3")
     assert not any(ledger.is_suppressed(R(i)) for i in range(8))
-    others = [R(i) for i in range(8) if i != 3]
-    assert all(got[r][0] == "sent" for r in others), {r: got[r] for r in others}
-    delivered = [r for r, _ in server.messages]
     assert len(delivered) == len(set(delivered))  # nobody twice
     assert set(delivered) - {R(3)} == set(others)
     if third[0] == "sent":
@@ -146,17 +153,9 @@ def test_replies_are_read_by_class_and_never_pinned_on_the_wrong_reader(
 def test_every_fault_lands_in_its_state(project: Path, script: Script, third: tuple[str, int | None],
                                         suppressed: bool, lone_dots: int, pipelining: bool) -> None:
     server = PipeliningServer(copy.deepcopy(script), split="lines", pipelining=pipelining)
-    try:
-        _send_to(project, server, 8)
-    finally:
-        server.stop()
-    got = _rows(project)
-    assert got[R(3)] == third, got[R(3)]
+    delivered, others = _eight_readers(project, script, "lines", pipelining, third, server)
     assert Ledger(project / "state" / "newsletter.sqlite3").is_suppressed(R(3)) == suppressed
     assert server.lone_dots == (lone_dots if pipelining else 0)
-    others = [R(i) for i in range(8) if i != 3]
-    assert all(got[r][0] == "sent" for r in others), {r: got[r] for r in others}
-    delivered = [r for r, _ in server.messages]
     assert sorted(set(delivered)) == sorted(others + ([R(3)] if third[0] == "sent" else []))
     assert len(delivered) == len(set(delivered))  # nobody twice
 

@@ -134,8 +134,7 @@ def test_render_path_leaves_out_what_check_and_render_do_not_need(project: Path)
             "from newsletter.mail.compose import Composer\n"
             "c = Composer.load(Path.cwd())\nc.render(c.issue('issues/2020-10.yaml'))\n"
             "print('\\n'.join(sorted(sys.modules)))\n")
-    loaded = set(subprocess.run([sys.executable, "-c", code], cwd=project, check=True, capture_output=True,
-                                text=True).stdout.split())
+    loaded = _modules(project, code)
     heavy = {"asyncio", "aiosmtplib", "sqlite3", "requests", "rapidfuzz", "email_validator", "newsletter.store",
              "newsletter.delivery", "newsletter.web", "newsletter.content.references.check", "citeproc"}
     assert loaded & heavy == set()
@@ -145,6 +144,10 @@ def test_render_path_leaves_out_what_check_and_render_do_not_need(project: Path)
                  "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
                  "    main(['--help'])\n"
                  "print('\\n'.join(sorted(sys.modules)))\n")
-    loaded = set(subprocess.run([sys.executable, "-c", help_code], cwd=project, check=True, capture_output=True,
-                                text=True).stdout.split())
-    assert loaded & {"yaml", "jinja2", "markdown_it", "mjml", "newsletter.content"} == set()
+    assert _modules(project, help_code) & {"yaml", "jinja2", "markdown_it", "mjml", "newsletter.content"} == set()
+
+
+def _modules(project: Path, code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after `code` (which prints them)."""
+    return set(subprocess.run([sys.executable, "-c", code], cwd=project, check=True, capture_output=True,
+                              text=True).stdout.split())
