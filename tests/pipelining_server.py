@@ -134,7 +134,7 @@ class _Session(asyncio.Protocol):
             if reply == "close":
                 self.closing = True
             elif reply:
-                replies.append(reply.encode() + b"\r\n")
+                replies.append(reply.encode("utf-8", "surrogateescape") + b"\r\n")  # "\udcff": byte 0xff
                 if reply.startswith("421"):
                     self.closing = True
         if len(replies) > 1:

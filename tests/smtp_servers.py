@@ -41,6 +41,7 @@ class Scripted:
     reply_delay: float = 0.0
     ehlo_delay: float = 0.0
     hold: float = 0.0  # seconds the reply to the end of a message is held after it was recorded
+    hold_only: str = ""  # if set, only this recipient's reply is held
     received: list[tuple[str, bytes]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     mail_options: list[list[str]] = field(default_factory=list)  # the parameters of each MAIL FROM
@@ -93,7 +94,7 @@ class Scripted:
         if reply.startswith("250"):
             with self.lock:
                 self.received.append((rcpt, envelope.original_content or envelope.content))
-            if self.hold:
+            if self.hold and self.hold_only in ("", rcpt):
                 await asyncio.sleep(self.hold)
         return reply
 

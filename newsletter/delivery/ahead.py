@@ -1,8 +1,8 @@
 """Deliveries taken ahead, one per connection, so that pipelining (RFC 2920) can send the next
 envelope right behind the message in flight; and the ledger marks that then need no waiting.
 
-A delivery taken ahead is marked `sending` at once, with the key of the message it `follows` on
-its connection: the commit (an fsync with `durability: disk`) runs while the round trip does,
+A delivery taken ahead is marked `sending` at once, with the number (`seq`) of the `sending`
+mark it `follows` on its connection: the commit (an fsync with `durability: disk`) runs while the round trip does,
 so it is durable long before its own message goes out, as the send loop's invariant requires.
 The `sent` mark of the message before it is committed in the same group; nothing waits for it
 until the delivery taken ahead is about to send its final dot (`durable`). So after a crash, a
@@ -27,17 +27,18 @@ class Ahead:
 
     def __init__(self, commit: GroupCommit) -> None:
         self.commit = commit
-        self.taken: dict[int, tuple[Delivery, bytes, asyncio.Future[None]]] = {}
+        self.taken: dict[int, tuple[Delivery, bytes, asyncio.Future[None], int]] = {}
         self.lagging: dict[int, asyncio.Future[None]] = {}
 
     def __contains__(self, wid: int) -> bool:
         return wid in self.taken
 
-    def take(self, wid: int, item: Delivery, data: bytes, sending: asyncio.Future[None]) -> None:
-        """`item` and its message `data` taken ahead; `sending` is its `sending` mark."""
-        self.taken[wid] = (item, data, _quiet(sending))
+    def take(self, wid: int, item: Delivery, data: bytes, sending: asyncio.Future[None], seq: int) -> None:
+        """`item` and its message `data` taken ahead; `sending` is its `sending` mark, `seq`
+        that mark's number."""
+        self.taken[wid] = (item, data, _quiet(sending), seq)
 
-    def pop(self, wid: int) -> tuple[Delivery, bytes, asyncio.Future[None]]:
+    def pop(self, wid: int) -> tuple[Delivery, bytes, asyncio.Future[None], int]:
         return self.taken.pop(wid)
 
     def lags(self, wid: int, state: str) -> bool:
@@ -72,7 +73,7 @@ class Ahead:
         """Connection `wid` leaves: its delivery taken ahead goes back to `queue`'s front as
         `pending`; its last mark is waited for."""
         if wid in self.taken:
-            item, _, sending = self.taken.pop(wid)
+            item, _, sending, _ = self.taken.pop(wid)
             queue.appendleft(item)
             await asyncio.gather(sending, return_exceptions=True)
             # if even this cannot be written, the row stays `sending` and the next run makes it

@@ -13,6 +13,7 @@ the circuit breaker) stops the taking of recipients and lets the ones in flight 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -107,7 +108,8 @@ class Dispatcher:
         self.ledger_error: LedgerError | None = None
         self.ready = asyncio.Event()  # the first connection is open and the messages fit the relay
         self.ahead = Ahead(self.commit)  # per connection, the delivery whose envelope goes first
-        self.current: dict[int, str] = {}  # per connection, the key of the message it carries now
+        self.current: dict[int, int] = {}  # per connection, the `seq` of the message it carries now
+        self.seq = itertools.count(1)  # numbers this run's `sending` marks
         # the envelope sender (MAIL FROM) by subscriber id: VERP with bounce_address, else fixed
         self.envelope = envelope or (lambda sid: settings.envelope_from)
 
@@ -225,13 +227,14 @@ class Dispatcher:
         limit = transport.max_size
         if (limit is not None and len(data) > limit) or self.ledger.is_suppressed(key):
             return None  # its own turn settles it
+        seq = next(self.seq)
         self.ahead.take(wid, self.queue.popleft(), data,
-                        self.commit.mark(key, "sending", date=date, follows=self.current.get(wid)))
+                        self.commit.mark(key, "sending", date=date, seq=seq, follows=self.current.get(wid)), seq)
         entry = self.entries[key]
         return Upcoming(self.envelope(entry.sid), entry.email, len(data), entry.smtputf8)
 
     async def _deliver(self, wid: int, transport: Transport, item: Delivery, data: bytes | None = None,
-                       sending: asyncio.Future[None] | None = None) -> None:
+                       sending: asyncio.Future[None] | None = None, seq: int | None = None) -> None:
         key = item.email_key
         entry = self.entries[key]
         if sending is None and self.ledger.is_suppressed(key):  # an unsubscribe may arrive mid-run
@@ -253,14 +256,17 @@ class Dispatcher:
                 result = SendError(ErrorKind.RECIPIENT, 552, f"5.3.4 the message is {len(data):,} bytes; the "
                                    f"relay accepts at most {limit:,} (SIZE); not uploaded", Stage.MAIL)
             else:
-                await (sending or self.commit.mark(key, "sending", date=date))  # taken ahead: done
+                if sending is None:
+                    seq = next(self.seq)
+                await (sending or self.commit.mark(key, "sending", date=date, seq=seq))  # taken ahead: done
                 # Paced after the group commit, which releases several connections at once: the
                 # rate limit holds on the wire (transaction starts), not just at the ledger.
                 if sending is None and not await self.pacer.wait(self.stopper):
                     await self.commit.mark(key, item.state)  # stopped before it began: as it was
                     self.queue.appendleft(item)
                     return
-                self.current[wid] = key
+                assert seq is not None
+                self.current[wid] = seq
                 try:
                     result = await transport.send(self.envelope(entry.sid), entry.email, data,
                                                   smtputf8=entry.smtputf8,

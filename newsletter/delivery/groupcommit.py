@@ -41,14 +41,14 @@ class GroupCommit:
 
     def mark(self, key: str, state: str, code: int | None = None, reply: str | None = None,
              next_attempt: float = 0.0, attempts: int = 0, date: str | None = None, *,
-             follows: str | None = None, urgent: bool = True) -> asyncio.Future[None]:
+             seq: int | None = None, follows: int | None = None, urgent: bool = True) -> asyncio.Future[None]:
         """Record `state` for `key` (with the reply, when a retry is due, `attempts` to add to
-        its count, the Date header of a message being handed over, and for a delivery taken
-        ahead the key it `follows`); the future resolves once the row is committed (LedgerError
-        if not)."""
+        its count, the Date header of a message being handed over, a `sending` mark's `seq` and,
+        for a delivery taken ahead, the `seq` of the mark it `follows`); the future resolves once
+        the row is committed (LedgerError if not)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self.pending.append((key, state, code, reply, next_attempt, attempts, date, follows))
+        self.pending.append((key, state, code, reply, next_attempt, attempts, date, seq, follows))
         self.waiters.append(fut)
         if not urgent:  # nobody waits for it: it goes with the next commit, or at `close`
             return fut

@@ -67,13 +67,20 @@ class Verdict:
     signature: str = ""
 
 
+def recordable(text: str) -> str:
+    """`text` (a server's reply, perhaps with bytes that were not UTF-8 kept as surrogate
+    escapes by aiosmtplib) as text the ledger can store: at most REPLY_CHARS characters, every
+    character encodable as UTF-8 (anything else becomes U+FFFD)."""
+    return text[:REPLY_CHARS].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def settle(result: Reply | SendError, attempts: int, retry: RetrySettings) -> Verdict:
     """The outcome of one transaction for its recipient, who had `attempts` settled attempts
     before this one. Retries of every kind (4xx, 5.7.x, 421 and losses before the end of the
-    message) end in `failed` at `retry.max_attempts`, with the last reply."""
+    message) end in `failed` at `retry.max_attempts`, with the last reply (`recordable`)."""
     if isinstance(result, Reply):
-        return Verdict("sent", result.code, result.text[:REPLY_CHARS])
-    err, text = result, result.text[:REPLY_CHARS]
+        return Verdict("sent", result.code, recordable(result.text))
+    err, text = result, recordable(result.text)
     if err.kind == ErrorKind.FATAL:
         return Verdict("pending", err.code, text, attempts=0, fatal=True)
     if err.kind == ErrorKind.AMBIGUOUS:
@@ -103,4 +110,4 @@ def _give_up(v: Verdict, attempts: int, retry: RetrySettings) -> Verdict:
     return replace(v, state="failed", reply=v.reply[:REPLY_CHARS - len(why)] + why, requeue=False, retry_in=0.0)
 
 
-__all__ = ["Outcome", "Verdict", "classify", "enhanced_code", "settle"]
+__all__ = ["Outcome", "Verdict", "classify", "enhanced_code", "recordable", "settle"]

@@ -46,8 +46,8 @@ class Delivery:
 
 
 _COLUMNS = "email_key, sid, email, variant, state, attempts, code, reply, next_attempt, date_header"
-# (email_key, state, code, reply, next_attempt, attempts added, date_header, follows): see mark_many
-Mark = tuple[str, str, int | None, str | None, float, int, str | None, str | None]
+# (email_key, state, code, reply, next_attempt, attempts added, date_header, seq, follows): see mark_many
+Mark = tuple[str, str, int | None, str | None, float, int, str | None, int | None, int | None]
 NOT_SENT = "interrupted before its message was sent (at most its envelope went out); not delivered"
 
 
@@ -120,23 +120,26 @@ class Campaigns(Database):
                 ((issue, k, s, e, v, st, why, now) for k, s, e, v, st, why in rows))
 
     def recover_interrupted(self, issue: str) -> tuple[int, int]:
-        """Rows left in `sending` by a crash. A row taken ahead behind another (`follows`) whose
-        row is itself still `sending` never had its final dot sent: the dispatcher sends a
-        message's dot only once the outcome of the message before it on that connection is on
+        """Rows left in `sending` by a crash. Each `sending` mark of a run has its own `seq`; a
+        row taken ahead records the `seq` of the mark it `follows` on its connection. If that
+        very mark is still `sending`, the row's final dot was never sent: the dispatcher sends a
+        message's dot only once the outcome of the attempt before it on that connection is on
         disk. So at most its envelope went out (RFC 5321 §4.1.1.4: nothing is delivered before
-        the dot) → pending, not an attempt. Every other `sending` row may be at the server →
-        unknown (an attempt: attempts are counted when a transaction is settled, which this one
-        never was). Returns (unknown, pending again)."""
+        the dot) → pending, not an attempt. (Matching the mark, not the address: the row it
+        followed may have been tried again since, behind it.) Every other `sending` row may be at
+        the server → unknown (an attempt: attempts are counted when a transaction is settled,
+        which this one never was). Returns (unknown, pending again)."""
         with self.tx() as db:
-            sending = dict(db.execute("SELECT email_key, follows FROM deliveries WHERE issue=? AND "
-                                      "state='sending'", (issue,)).fetchall())
+            sending = db.execute("SELECT email_key, seq, follows FROM deliveries WHERE issue=? AND "
+                                 "state='sending'", (issue,)).fetchall()
+            live = {str(seq) for _, seq, _ in sending if seq is not None}
             now = time.time()
-            behind = [(NOT_SENT, now, issue, key) for key, before in sending.items()
-                      if before is not None and before in sending]
-            db.executemany("UPDATE deliveries SET state='pending', follows=NULL, reply=?, updated=? "
+            behind = [(NOT_SENT, now, issue, key) for key, _, before in sending
+                      if before is not None and str(before) in live]
+            db.executemany("UPDATE deliveries SET state='pending', seq=NULL, follows=NULL, reply=?, updated=? "
                            "WHERE issue=? AND email_key=? AND state='sending'", behind)
             cur = db.execute("UPDATE deliveries SET state='unknown', attempts=attempts+1, code=NULL, reply="
-                             "'interrupted while sending; may have been delivered', follows=NULL, updated=? "
+                             "'interrupted while sending; may have been delivered', seq=NULL, follows=NULL, updated=? "
                              "WHERE issue=? AND state='sending'", (now, issue))
             return cur.rowcount, len(behind)
 
@@ -159,21 +162,22 @@ class Campaigns(Database):
         return row[0] if row and row[0] is not None else None
 
     def mark_many(self, issue: str, updates: list[Mark]) -> None:
-        """(email_key, state, code, reply, next_attempt, attempts added, date_header, follows) in
-        one transaction; a date_header (of the message being handed over) replaces the stored
-        one; `follows` (a `sending` row taken ahead: the email_key of the row whose message goes
-        before it on the same connection, see `recover_interrupted`) is stored as given."""
+        """(email_key, state, code, reply, next_attempt, attempts added, date_header, seq,
+        follows) in one transaction; a date_header (of the message being handed over) replaces
+        the stored one; `seq` (a `sending` mark's number in its run) and `follows` (a `sending`
+        row taken ahead: the `seq` of the mark whose message goes before it on the same
+        connection; see `recover_interrupted`) are stored as given."""
         now = time.time()
         with self.tx() as db:
             db.executemany(
                 "UPDATE deliveries SET state=?, code=COALESCE(?, code), reply=COALESCE(?, reply), "
                 "next_attempt=?, attempts=attempts+?, updated=?, date_header=COALESCE(?, date_header), "
-                "follows=? WHERE issue=? AND email_key=?",
-                [(st, code, reply, nxt, int(count), now, date, follows, issue, key)
-                 for key, st, code, reply, nxt, count, date, follows in updates])
+                "seq=?, follows=? WHERE issue=? AND email_key=?",
+                [(st, code, reply, nxt, int(count), now, date, seq, follows, issue, key)
+                 for key, st, code, reply, nxt, count, date, seq, follows in updates])
 
     def mark_skipped(self, issue: str, keys: list[str], reason: str) -> None:
-        self.mark_many(issue, [(k, "skipped", None, reason, 0, 0, None, None) for k in keys])
+        self.mark_many(issue, [(k, "skipped", None, reason, 0, 0, None, None, None) for k in keys])
 
     def skip_removed(self, issue: str, present: set[str], reason: str) -> int:
         """Settle as `skipped` (with `reason`) everyone still pending or deferred in this

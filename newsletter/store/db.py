@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     next_attempt REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
     date_header TEXT,
+    seq INTEGER,
     follows TEXT,
     PRIMARY KEY (issue, email_key)
 );
@@ -154,6 +155,8 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE deliveries ADD COLUMN date_header TEXT")
     if "follows" not in columns:  # a `sending` row taken ahead: the row whose message went before it
         db.execute("ALTER TABLE deliveries ADD COLUMN follows TEXT")
+    if "seq" not in columns:  # which `sending` mark of the run a row holds (see Campaigns.recover_interrupted)
+        db.execute("ALTER TABLE deliveries ADD COLUMN seq INTEGER")
     columns = {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
     if "detail" not in columns:
         # suppressions.reason became a kind (audience.Reason); the text moved to `detail`

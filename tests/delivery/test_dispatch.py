@@ -168,7 +168,7 @@ def test_ledger_disk_full_stops_sending(project, smtp, monkeypatch) -> None:  # 
             # what sqlite3 raises when the disk (or PRAGMA max_page_count) is full
             self.db.execute("PRAGMA max_page_count = 1")
             try:
-                return real(self, issue, [(k, s, c, "x" * 4000, n, a, d, f) for k, s, c, r, n, a, d, f in updates])
+                return real(self, issue, [(k, s, c, "x" * 4000, n, a, d, q, f) for k, s, c, r, n, a, d, q, f in updates])
             finally:
                 self.db.execute("PRAGMA max_page_count = 1073741823")
         return real(self, issue, updates)
@@ -359,6 +359,36 @@ def test_a_crash_with_the_next_envelope_in_flight_leaves_that_reader_pending(pro
     assert {e for e, s in states.items() if s == "unknown"} == held
     assert all(s == "sent" for e, s in states.items() if e not in held)
     assert sorted(smtp.counts().values()) == [1] * n  # the held ones were not sent again
+
+
+def test_a_crash_behind_a_reader_tried_again_sends_nobody_twice(project, smtp) -> None:  # type: ignore[no-untyped-def]
+    """Reader 2's message gets 421 after its dot (tried again later); reader 3, taken ahead
+    behind reader 2's first attempt, goes first on the new connection and its dot leaves; reader
+    2 is taken ahead behind it. SIGKILL while reader 3's reply is held: reader 3 may be
+    delivered (`unknown`, not sent again), reader 2's second attempt never sent its dot (sent
+    on the resume). Each `sending` mark is matched by its number, not by the address."""
+    r2, r3 = "reader00002@example.org", "reader00003@example.org"
+    write_subscribers(project, 6)
+    smtp.data[r2] = ["421 4.3.2 closing"]
+    smtp.hold, smtp.hold_only = 120.0, r3
+    p = _cli(project, "--connections", "1")
+
+    def stuck() -> bool:
+        if r3 not in smtp.counts():  # the ledger exists once a message has gone
+            return False
+        states = _states(project)
+        return states[r3] == "sending" and (not smtp.pipelining or states[r2] == "sending")
+
+    wait_for(stuck, 30)
+    p.kill()
+    p.wait(10)
+    smtp.hold = 0
+    p = _cli(project)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    states = _states(project)
+    assert states[r3] == "unknown" and all(s == "sent" for e, s in states.items() if e != r3), states
+    assert sorted(smtp.counts().values()) == [1] * 6  # nobody twice
 
 
 def test_non_ascii_local_part_without_smtputf8_fails_only_that_recipient(project, tls_ca, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -108,6 +108,10 @@ FAULTS = [
     (Script(dot={R(3): ["421 4.3.2 closing"]}), ("sent", 250), False, 0),
     (Script(rcpt={R(4): ["close"]}), ("sent", 250), False, 0),
     (Script(mail_nth={4: "421 4.7.0 too many connections"}), ("sent", 250), False, 0),
+    # bytes that are not UTF-8 in a reply: read (as U+FFFD) and recorded like any other
+    (Script(rcpt={R(3): ["450 4.2.1 later \udce9"]}), ("deferred", 450), False, 0),
+    (Script(rcpt={R(3): ["550 5.1.1 no such user \udcff"]}), ("failed", 550), True, 0),
+    (Script(dot={R(3): ["250 2.0.0 queued \udcff\udcfe"]}), ("sent", 250), False, 0),
 ]
 
 # Replies read by their first digit, and replies that cannot be trusted (RFC 5321 §4.2): a 2yz

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.content.config import RetrySettings
 from newsletter.delivery.breaker import Breaker
@@ -100,3 +102,16 @@ def test_breaker_counts_policy_refusals_in_the_run() -> None:
     assert [b.record(str(i), v) for i, v in enumerate([policy, Verdict("sent", 250, ""), policy, policy])] == [
         False, False, False, True]
     assert "SPF/DKIM/DMARC" in b.message and b.revoked == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.characters(codec=None), max_size=700))
+def test_any_reply_text_can_be_recorded(text: str) -> None:
+    """Whatever a server's reply held (bytes that were not UTF-8 come through aiosmtplib as lone
+    surrogates), the text settled for a recipient can be written to the ledger."""
+    from newsletter.delivery.policy import REPLY_CHARS, recordable
+
+    got = recordable(text)
+    got.encode("utf-8")  # SQLite refuses what does not encode
+    assert len(text) > REPLY_CHARS or got.replace("\ufffd", "") == "".join(
+        c for c in text if not 0xD800 <= ord(c) <= 0xDFFF and c != "\ufffd")

@@ -63,9 +63,9 @@ def test_files_of_an_older_run_are_made_private(tmp_path: Path) -> None:
 
 def test_people_no_longer_on_the_list_are_skipped_and_come_back_when_readded(ledger: Ledger) -> None:
     _add(ledger, "a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "sent", 250, "ok", 0, 1, None, None),
-                                 ("b@x.org", "deferred", 451, "later", 0, 1, None, None),
-                                 ("c@x.org", "failed", 550, "no", 0, 1, None, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "sent", 250, "ok", 0, 1, None, None, None),
+                                 ("b@x.org", "deferred", 451, "later", 0, 1, None, None, None),
+                                 ("c@x.org", "failed", 550, "no", 0, 1, None, None, None)])
     # b (deferred) and d (pending) left the list; a (sent) and c (failed) keep their outcome
     assert ledger.skip_removed("2020-10", {"e@x.org"}, "removed from the list") == 2
     rows = {d.email_key: (d.state, d.reply) for d in ledger.rows("2020-10", STATES)}
@@ -107,8 +107,8 @@ def test_sids_are_stable_random_and_unique(ledger: Ledger) -> None:
 
 def test_interrupted_sending_becomes_unknown_and_is_not_due(ledger: Ledger) -> None:
     _add(ledger, "a@x.org", "b@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "4.7.1 greylisted", 0, 1, None, None)])
-    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, "Thu, 01 Oct 2020 08:00:00 +0000", None)])
+    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "4.7.1 greylisted", 0, 1, None, None, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, "Thu, 01 Oct 2020 08:00:00 +0000", None, None)])
     assert ledger.recover_interrupted("2020-10") == (1, 0)
     (a,) = ledger.rows("2020-10", ["unknown"])  # an attempt, and not the earlier reply
     assert (a.attempts, a.code, a.reply) == (2, None, "interrupted while sending; may have been delivered")
@@ -118,7 +118,7 @@ def test_interrupted_sending_becomes_unknown_and_is_not_due(ledger: Ledger) -> N
 
 def test_deferred_is_due_only_after_its_time(ledger: Ledger) -> None:
     _add(ledger, "a@x.org")
-    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "greylisted", 2_000_000_000.0, True, None, None)])
+    ledger.mark_many("2020-10", [("a@x.org", "deferred", 451, "greylisted", 2_000_000_000.0, True, None, None, None)])
     assert ledger.due("2020-10", resend_unknown=False, now=1_999_999_999.0) == []
     (d,) = ledger.due("2020-10", resend_unknown=False, now=2_000_000_001.0)
     assert d.attempts == 1 and d.code == 451
@@ -126,9 +126,9 @@ def test_deferred_is_due_only_after_its_time(ledger: Ledger) -> None:
 
 def test_re_adding_never_resets_sent_failed_or_unknown(ledger: Ledger) -> None:
     _add(ledger, "s@x.org", "f@x.org", "u@x.org", "p@x.org")
-    ledger.mark_many("2020-10", [("s@x.org", "sent", 250, "ok", 0, True, None, None),
-                                 ("f@x.org", "failed", 550, "no", 0, True, None, None),
-                                 ("u@x.org", "unknown", None, "lost", 0, True, None, None)])
+    ledger.mark_many("2020-10", [("s@x.org", "sent", 250, "ok", 0, True, None, None, None),
+                                 ("f@x.org", "failed", 550, "no", 0, True, None, None, None),
+                                 ("u@x.org", "unknown", None, "lost", 0, True, None, None, None)])
     _add(ledger, "s@x.org", "f@x.org", "u@x.org", "p@x.org")
     _add(ledger, "p@x.org", state="skipped")
     assert ledger.counts("2020-10") | {} == {"pending": 0, "sending": 0, "sent": 1, "deferred": 0,
@@ -185,32 +185,38 @@ def test_read_only_open_writes_nothing(tmp_path: Path) -> None:
         ro.db.execute("INSERT INTO suppressions (email_key, reason, source, created) VALUES ('a','b','c',0)")
 
 
-# Rows as a crash left them: key → (state, follows). A row taken ahead sends its final dot only
-# once the row it follows has its outcome on disk, so one still `sending` behind a row still
-# `sending` never sent its dot (→ pending); every other `sending` row may have (→ unknown).
+# Rows as a crash left them: key → (state, seq of its `sending` mark, seq of the mark it follows).
+# A row taken ahead sends its final dot only once the attempt it follows has its outcome on
+# disk, so one still `sending` behind that very mark never sent its dot (→ pending); every
+# other `sending` row may have (→ unknown).
 CRASHES = [
-    ({"a": ("sending", None)}, {"a": "unknown"}),
-    ({"a": ("sent", None), "b": ("sending", "a")}, {"a": "sent", "b": "unknown"}),
-    ({"a": ("sending", None), "b": ("sending", "a")}, {"a": "unknown", "b": "pending"}),
-    ({"a": ("sent", None), "b": ("sending", "a"), "c": ("sending", "b")}, {"b": "unknown", "c": "pending"}),
-    ({"a": ("sending", None), "b": ("sending", "a"), "c": ("sending", "b")},
+    ({"a": ("sending", 1, None)}, {"a": "unknown"}),
+    ({"a": ("sent", 1, None), "b": ("sending", 2, 1)}, {"a": "sent", "b": "unknown"}),
+    ({"a": ("sending", 1, None), "b": ("sending", 2, 1)}, {"a": "unknown", "b": "pending"}),
+    ({"a": ("sent", 1, None), "b": ("sending", 2, 1), "c": ("sending", 3, 2)}, {"b": "unknown", "c": "pending"}),
+    ({"a": ("sending", 1, None), "b": ("sending", 2, 1), "c": ("sending", 3, 2)},
      {"a": "unknown", "b": "pending", "c": "pending"}),
-    ({"a": ("failed", None), "b": ("sending", "a")}, {"a": "failed", "b": "unknown"}),
-    ({"a": ("pending", None), "b": ("sending", "a")}, {"a": "pending", "b": "unknown"}),
-    ({"a": ("sending", None), "b": ("sending", "a"), "x": ("sending", None), "y": ("sending", "x"),
-      "z": ("sending", "gone")}, {"a": "unknown", "b": "pending", "x": "unknown", "y": "pending", "z": "unknown"}),
+    ({"a": ("failed", 1, None), "b": ("sending", 2, 1)}, {"a": "failed", "b": "unknown"}),
+    ({"a": ("pending", 1, None), "b": ("sending", 2, 1)}, {"a": "pending", "b": "unknown"}),
+    ({"a": ("sending", 1, None), "b": ("sending", 2, 1), "x": ("sending", 3, None), "y": ("sending", 4, 3),
+      "z": ("sending", 5, 99)}, {"a": "unknown", "b": "pending", "x": "unknown", "y": "pending", "z": "unknown"}),
+    # u2 was lost before its dot (attempt 1) and tried again behind u3 (attempt 3), whose dot
+    # had left: u3 follows an attempt of u2 that is over → unknown; u2 follows u3's live mark
+    ({"u2": ("sending", 3, 2), "u3": ("sending", 2, 1)}, {"u2": "pending", "u3": "unknown"}),
+    ({"u1": ("sending", 5, 4), "u2": ("sending", 4, 6), "u3": ("sending", 6, 1)},
+     {"u1": "pending", "u2": "pending", "u3": "unknown"}),
 ]
 
 
 @pytest.mark.parametrize(("rows", "after"), CRASHES)
 def test_recovery_tells_a_message_that_may_be_delivered_from_one_that_was_not(
-        ledger: Ledger, rows: dict[str, tuple[str, str | None]], after: dict[str, str]) -> None:
+        ledger: Ledger, rows: dict[str, tuple[str, int, int | None]], after: dict[str, str]) -> None:
     keys = [f"{k}@x.org" for k in rows]
     _add(ledger, *keys)
-    ledger.mark_many("2020-10", [(f"{k}@x.org", st, None, None, 0, 0, None, f"{f}@x.org" if f else None)
-                                 for k, (st, f) in rows.items()])
-    unknown = sum(1 for k, (st, _) in rows.items() if st == "sending" and after[k] == "unknown")
-    pending = sum(1 for k, (st, _) in rows.items() if st == "sending" and after[k] == "pending")
+    ledger.mark_many("2020-10", [(f"{k}@x.org", st, None, None, 0, 0, None, seq, f)
+                                 for k, (st, seq, f) in rows.items()])
+    unknown = sum(1 for k, (st, _, _) in rows.items() if st == "sending" and after[k] == "unknown")
+    pending = sum(1 for k, (st, _, _) in rows.items() if st == "sending" and after[k] == "pending")
     assert ledger.recover_interrupted("2020-10") == (unknown, pending)
     got = {r.email_key.split("@")[0]: r for r in ledger.iter_due("2020-10", resend_unknown=True)}
     for k, want in after.items():
@@ -229,10 +235,11 @@ def test_a_state_database_from_before_follows_is_brought_up_to_date(tmp_path: Pa
     Ledger(path).close()
     db = sqlite3.connect(path)
     db.execute("ALTER TABLE deliveries DROP COLUMN follows")
+    db.execute("ALTER TABLE deliveries DROP COLUMN seq")
     db.commit()
     db.close()
     again = Ledger(path)
     _add(again, "a@x.org", "b@x.org")
-    again.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, None, None),
-                                ("b@x.org", "sending", None, None, 0, 0, None, "a@x.org")])
+    again.mark_many("2020-10", [("a@x.org", "sending", None, None, 0, 0, None, 1, None),
+                                ("b@x.org", "sending", None, None, 0, 0, None, 2, 1)])
     assert again.recover_interrupted("2020-10") == (1, 1)

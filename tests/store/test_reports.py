@@ -25,7 +25,7 @@ def _campaign(ledger: Ledger, issue: str, states: dict[str, str]) -> None:
     sids = ledger.sids_for((k, k) for k in states)
     ledger.add_deliveries(issue, [(k, sids[k], k, "0", "pending", "") for k in states])
     ledger.mark_many(issue, [(k, st, 550 if st == "failed" else None, "5.1.1 no such user" if st == "failed"
-                              else None, 0, True, None, None) for k, st in states.items()])
+                              else None, 0, True, None, None, None) for k, st in states.items()])
 
 
 def test_one_campaign_tells_its_story(ledger: Ledger) -> None:

@@ -40,7 +40,8 @@ class OutOfStep(aiosmtplib.SMTPServerDisconnected):
 def parse_reply(buffer: bytes | bytearray) -> tuple[aiosmtplib.SMTPResponse, int] | None:
     """The first complete reply in `buffer` and the bytes it takes, or None if it is not all
     there yet. RFC 5321 §4.2: lines `NNN-text` then `NNN text` (or a bare `NNN`), the same
-    three-digit code 2yz-5yz on every line, CRLF (a bare LF is tolerated). Raises OutOfStep for
+    three-digit code 2yz-5yz on every line, CRLF (a bare LF is tolerated); bytes that are not
+    UTF-8 become U+FFFD in the text. Raises OutOfStep for
     anything else, and for a line longer than aiosmtplib's limit."""
     code, lines, offset = b"", [], 0
     while True:
@@ -61,7 +62,8 @@ def parse_reply(buffer: bytes | bytearray) -> tuple[aiosmtplib.SMTPResponse, int
         code = this
         lines.append(line[4:].strip(b" \t"))
         if sep != b"-":
-            return aiosmtplib.SMTPResponse(int(code), b"\n".join(lines).decode("utf-8", "surrogateescape")), offset
+            # not surrogateescape, as upstream: the text is recorded, and stray bytes must not be
+            return aiosmtplib.SMTPResponse(int(code), b"\n".join(lines).decode("utf-8", "replace")), offset
 
 
 class PipeliningProtocol(SMTPProtocol):
