@@ -29,6 +29,7 @@ class Script:
     mail_nth: dict[int, str] = field(default_factory=dict)
     data_without_rcpt: str = "554 5.5.1 Error: no valid recipients"
     early_reply_after: int = 0  # bytes of content after which "552 ..." is sent and the line closed
+    inject_in_data: dict[str, str] = field(default_factory=dict)  # a reply written mid-upload, by recipient
     drop_early_input: bool = False  # says PIPELINING, yet throws away commands after the first of a read
 
 
@@ -204,6 +205,8 @@ class _Session(asyncio.Protocol):
             if any(line.startswith("2") for line in reply.split("\r\n")):  # it took the message
                 self.s.messages.append((rcpts[0], b"".join(lines)))
             return reply
+        if self.size == 0 and self.rcpts and self.rcpts[0] in self.s.script.inject_in_data:
+            self.out.put_nowait(self.s.script.inject_in_data[self.rcpts[0]].encode() + b"\r\n")
         self.size += len(line)
         if self.s.script.early_reply_after and self.size > self.s.script.early_reply_after:
             self.data, self.closing = None, True

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
@@ -29,6 +30,7 @@ import aiosmtplib
 
 from .pipelining import OutOfStep, PipeliningSMTP
 
+VOUCH_421 = 5.0  # seconds to wait for the next group's replies after a 421 to the end of a message
 DRAIN_POLL = 0.002  # seconds between looks at the write buffer while a large message drains
 _BAD_ADDRESS = re.compile(r"[\x00-\x20<>\x7f]")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -117,6 +119,8 @@ class Pipeline:
         self.open = False  # DATA was accepted: the server is reading a message
         self.answered = 0
         self.dot_sent = False
+        self._kept: deque[aiosmtplib.SMTPResponse] = deque()  # the next group's replies, read ahead
+        self._kept_failure: BaseException | None = None
 
     @property
     def idle(self) -> bool:
@@ -221,12 +225,14 @@ class Pipeline:
             self.open, self.in_flight = False, None
             self.smtp.close()
             raise
-        if reply.code == 421:
-            self.in_flight = None
-            self.smtp.close()
         try:
+            if group:  # the next group went out behind the dot
+                await self._vouch(VOUCH_421 if reply.code == 421 else self.timeout)
+            if reply.code == 421:
+                self.in_flight = None
+                self.smtp.close()
             delivered = _in_step(reply, 2, "the end of the message")  # any 2yz, as §4.2 reads codes
-            if self.proto.stray and self.in_flight is None:  # else the next group's replies tell
+            if self.proto.stray and self.in_flight is None:
                 raise OutOfStep("the relay sent more replies than commands after the end of the message")
         except OutOfStep:
             self.in_flight = None
@@ -239,7 +245,10 @@ class Pipeline:
     async def _drained(self) -> None:
         """Wait until the message has left this process, so that the final dot alone decides
         between "not delivered" and "maybe delivered". A reply before that (the server gave up
-        reading the message) ends the connection: nothing after it would be read in step."""
+        reading the message) ends the connection: nothing after it would be read in step. It is
+        raised as a lost connection, not as a refusal: the message was not delivered, and a
+        reply that came while the server was still reading may be a stray one (so it never
+        fails or suppresses the reader; a retry settles it)."""
         proto = self.proto
         while True:
             transport = cast(asyncio.WriteTransport | None, proto.transport)
@@ -248,9 +257,37 @@ class Pipeline:
             if not transport.get_write_buffer_size():
                 return
             await asyncio.sleep(DRAIN_POLL)
-        early = await proto.read_response(timeout=0)
-        raise aiosmtplib.SMTPDataError(early.code if early.code >= 400 else 554,
-                                       f"{early.message} (replied before the end of the message)")
+        try:
+            early = await proto.read_response(timeout=0)
+        except aiosmtplib.SMTPException as exc:
+            raise aiosmtplib.SMTPServerDisconnected(f"{exc} (before the end of the message)") from None
+        raise aiosmtplib.SMTPServerDisconnected(f"the relay replied '{early.code} {early.message[:80]}' before the "
+                                                "end of the message")
+
+    async def _vouch(self, timeout: float | None) -> None:
+        """Read the replies to the group written behind the final dot before trusting the reply
+        taken as the dot's: a stray reply that came while the message was on its way would be
+        taken for it, and then the group's replies do not fit their commands (OutOfStep: the
+        message is `unknown`, not refused, not sent again). They are kept for `opened`; a
+        connection lost meanwhile is kept for `opened` to raise, and the dot's reply stands.
+        After a 421 the server should close; `timeout` is then short (a server that neither
+        closes nor answers must not hold the run)."""
+        for i in range(3):
+            try:
+                got = await self.proto.read_response(timeout=timeout)
+            except OutOfStep:
+                raise
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                self._kept_failure = exc
+                return
+            self._kept.append(got)
+            if not _in_step(got, _POSITIVE[i], _COMMANDS[i]) and got.code == 421:
+                return
 
     async def _reply(self, timeout: float | None) -> aiosmtplib.SMTPResponse:
+        if self._kept:
+            return self._kept.popleft()
+        if self._kept_failure is not None:
+            exc, self._kept_failure = self._kept_failure, None
+            raise exc
         return await self.proto.read_response(timeout=timeout)
