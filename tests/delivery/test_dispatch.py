@@ -338,6 +338,17 @@ def test_sigkill_at_random_moments_then_resume(project, smtp) -> None:  # type: 
     assert sum(smtp.counts().values()) >= n - 4 * 4  # at most the in-flight ones per kill are unknown
 
 
+def _kill_then_resume(project: Path, p: subprocess.Popen[bytes], smtp: Scripted) -> None:
+    """SIGKILL the `send` in `p` while the server holds a reply, release the server, and run
+    `send` again to the end (exit 0)."""
+    p.kill()
+    p.wait(10)
+    smtp.hold = 0
+    again = _cli(project)
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+
+
 def test_a_crash_with_the_next_envelope_in_flight_leaves_that_reader_pending(project, smtp) -> None:  # type: ignore[no-untyped-def]
     """SIGKILL while each connection's message waits for its reply and (pipelining) the next
     reader's envelope is already behind its final dot: only the messages whose dot left are
@@ -348,13 +359,8 @@ def test_a_crash_with_the_next_envelope_in_flight_leaves_that_reader_pending(pro
     p = _cli(project, "--connections", "2")
     ahead = 2 if smtp.pipelining else 0
     wait_for(lambda: len(smtp.received) == 2 and list(_states(project).values()).count("sending") == 2 + ahead, 30)
-    p.kill()
-    p.wait(10)
     held = {r for r, _ in smtp.received}
-    smtp.hold = 0
-    p = _cli(project)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 0, err
+    _kill_then_resume(project, p, smtp)
     states = _states(project)
     assert {e for e, s in states.items() if s == "unknown"} == held
     assert all(s == "sent" for e, s in states.items() if e not in held)
@@ -380,12 +386,7 @@ def test_a_crash_behind_a_reader_tried_again_sends_nobody_twice(project, smtp) -
         return states[r3] == "sending" and (not smtp.pipelining or states[r2] == "sending")
 
     wait_for(stuck, 30)
-    p.kill()
-    p.wait(10)
-    smtp.hold = 0
-    p = _cli(project)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 0, err
+    _kill_then_resume(project, p, smtp)
     states = _states(project)
     assert states[r3] == "unknown" and all(s == "sent" for e, s in states.items() if e != r3), states
     assert sorted(smtp.counts().values()) == [1] * 6  # nobody twice
