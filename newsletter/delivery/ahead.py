@@ -2,12 +2,13 @@
 envelope right behind the message in flight; and the ledger marks that then need no waiting.
 
 A delivery taken ahead is marked `sending` at once, with the number (`seq`) of the `sending`
-mark it `follows` on its connection: the commit (an fsync with `durability: disk`) runs while the round trip does,
-so it is durable long before its own message goes out, as the send loop's invariant requires.
+mark it `follows` on its connection: the commit (an fsync with `durability: disk`) runs while
+the round trip does, so it is durable long before its own message goes out, as the send loop's
+invariant requires.
 The `sent` mark of the message before it is committed in the same group; nothing waits for it
 until the delivery taken ahead is about to send its final dot (`durable`). So after a crash, a
-`sending` row behind a row still `sending` never had its dot sent (the next run makes it
-`pending`), and any other `sending` row may have (`unknown`, never a second copy). A connection
+`sending` row whose followed mark is itself still `sending` never had its dot sent (the next run
+makes it `pending`), and any other `sending` row may have (`unknown`, never a second copy). A connection
 that leaves puts its delivery taken ahead back, `pending` and first in line: at most its
 envelope was sent.
 """

@@ -256,12 +256,14 @@ class Dispatcher:
                 result = SendError(ErrorKind.RECIPIENT, 552, f"5.3.4 the message is {len(data):,} bytes; the "
                                    f"relay accepts at most {limit:,} (SIZE); not uploaded", Stage.MAIL)
             else:
+                taken_ahead = sending is not None  # its `sending` mark is made (and numbered) already
                 if sending is None:
                     seq = next(self.seq)
-                await (sending or self.commit.mark(key, "sending", date=date, seq=seq))  # taken ahead: done
+                    sending = self.commit.mark(key, "sending", date=date, seq=seq)
+                await sending
                 # Paced after the group commit, which releases several connections at once: the
                 # rate limit holds on the wire (transaction starts), not just at the ledger.
-                if sending is None and not await self.pacer.wait(self.stopper):
+                if not taken_ahead and not await self.pacer.wait(self.stopper):
                     await self.commit.mark(key, item.state)  # stopped before it began: as it was
                     self.queue.appendleft(item)
                     return
@@ -271,15 +273,15 @@ class Dispatcher:
                     result = await transport.send(self.envelope(entry.sid), entry.email, data,
                                                   smtputf8=entry.smtputf8,
                                                   upcoming=lambda: self._upcoming(wid, transport),
-                                                  before_dot=None if sending is None else lambda: self._before_dot(wid))
+                                                  before_dot=(lambda: self._before_dot(wid)) if taken_ahead else None)
                 except SendError as exc:
                     result = exc
         await self._settle(wid, item, result)
 
     async def _before_dot(self, wid: int) -> bool:
         """A delivery taken ahead may send its final dot only once the outcome of the message
-        before it on this connection is on disk: then a crash leaves it `sending` behind a row
-        that is still `sending` only if its dot never left, which the next run can tell
+        before it on this connection is on disk: then a crash leaves the `sending` mark it
+        follows still `sending` only if its dot never left, which the next run can tell
         (`recover_interrupted`: pending, not unknown). False (dot withheld, run stopped) if the
         state database cannot record it."""
         try:

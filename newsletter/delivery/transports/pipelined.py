@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
 
 import aiosmtplib
 
+from .base import BeforeDot
 from .pipelining import OutOfStep, PipeliningSMTP
 
 VOUCH_421 = 5.0  # seconds to wait for the next group's replies after a 421 to the end of a message
@@ -194,7 +194,7 @@ class Pipeline:
         raise aiosmtplib.SMTPDataError(data.code, data.message)
 
     async def finish(self, message: bytes, following: Envelope | None = None,
-                     before_dot: Callable[[], Awaitable[bool]] | None = None) -> aiosmtplib.SMTPResponse:
+                     before_dot: BeforeDot | None = None) -> aiosmtplib.SMTPResponse:
         """Send the message accepted by `opened` (wire form), its final dot and, right behind
         it, `following`'s group (pipelining; else `following` is only begun); return the 2yz
         reply to the dot. Raises SMTPDataError if the

@@ -162,7 +162,7 @@ class SMTPTransport:
             self._drop()
             if self.stage != Stage.DOT:  # none of this group's replies can be trusted: not theirs
                 self.stage = Stage.MAIL
-            raise self._lost(str(exc), "the relay's replies could not be trusted") from None
+            raise self._lost(str(exc), distrusted=True) from None
         except (TimeoutError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             self._drop()
             raise self._lost(str(exc) or type(exc).__name__) from None
@@ -190,12 +190,13 @@ class SMTPTransport:
         except SendError:
             return None
 
-    def _lost(self, why: str, what: str = "connection lost") -> SendError:
+    def _lost(self, why: str, *, distrusted: bool = False) -> SendError:
+        what = "the relay's replies could not be trusted" if distrusted else "connection lost"
         if self.stage == Stage.DOT:
             return SendError(ErrorKind.AMBIGUOUS, None, f"{what} after the end of the message was "
                              f"sent ({why}); it may have been delivered", self.stage)
         where = "before the end of the message" if self.stage == Stage.DATA else f"at {self.stage.name}"
-        dropped = "; the connection was dropped" if what != "connection lost" else ""
+        dropped = "; the connection was dropped" if distrusted else ""
         return SendError(ErrorKind.CONNECTION, None, f"{what} {where} ({why}){dropped}; not delivered",
                          self.stage)
 
